@@ -1,0 +1,85 @@
+"""From a loaded spec to rendered files: validation with pointers, normalize, parse, render."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from openapi_python_client.config import Config, ConfigFile, MetaType
+from openapi_python_client.parser import GeneratorData
+from openapi_python_client.schema import OpenAPI
+
+from .normalize import SpecError, normalize, operations, pointer
+from .render import ViewBuilder, render
+
+CONFIG = ConfigFile(use_path_prefixes_for_title_model_names=False, docstrings_on_attributes=True)
+
+
+class GenerationError(SpecError):
+    """The spec cannot be generated from: the message names the JSON pointer at fault."""
+
+
+def build(spec: dict[str, Any], out: Path) -> list[Path]:
+    """Render the generated package for `spec` into the empty folder `out`."""
+    try:
+        fixed = normalize(spec)
+        validate(fixed)
+        parsed = parse(fixed)
+        return render(ViewBuilder(fixed, parsed).build(), out)
+    except SpecError as error:
+        raise GenerationError(error.pointer, error.detail) from None
+
+
+def validate(spec: dict[str, Any]) -> None:
+    """Check the document against the OpenAPI 3 schema; report the first error's pointer."""
+    try:
+        OpenAPI.model_validate(spec)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = _pointer_of(spec, first["loc"])
+        if first["type"] == "missing" and first["loc"]:
+            where += pointer(first["loc"][-1])
+        raise SpecError(where, first["msg"]) from None
+
+
+def _pointer_of(spec: Any, loc: tuple[int | str, ...]) -> str:
+    """Follow pydantic's error location through the document, skipping its model names."""
+    parts: list[str | int] = []
+    node = spec
+    for key in loc:
+        if (isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)) or (
+            isinstance(node, dict) and key in node
+        ):
+            node = node[key]
+        else:
+            continue  # a model name in pydantic's location, not a document key
+        parts.append(key)
+    return pointer(*parts)
+
+
+def parse(spec: dict[str, Any]) -> GeneratorData:
+    config = Config.from_sources(CONFIG, MetaType.NONE, Path("openapi.yaml"), "utf-8", False, None)
+    parsed = GeneratorData.from_dict(spec, config=config)
+    if not isinstance(parsed, GeneratorData):
+        raise SpecError("", f"{parsed.header}: {parsed.detail}")
+    errors = list(parsed.errors)
+    for collection in parsed.endpoint_collections_by_tag.values():
+        errors += collection.parse_errors
+    if errors:
+        first = errors[0]
+        message = f"{first.header}: {first.detail}".strip(": ")
+        raise SpecError(_locate(spec, message), message)
+    return parsed
+
+
+def _locate(spec: dict[str, Any], message: str) -> str:
+    """The operation or schema an openapi-python-client error message names, if any."""
+    for path, method, op in operations(spec):
+        if op["operationId"] in message or re.search(rf"\b{re.escape(path)}\b", message):
+            return pointer("paths", path, method)
+    for name in spec.get("components", {}).get("schemas", {}):
+        if re.search(rf"\b{re.escape(name)}\b", message):
+            return pointer("components", "schemas", name)
+    return ""

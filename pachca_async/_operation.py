@@ -1,0 +1,118 @@
+"""Transport-agnostic descriptions of API calls: what the generated code hands the session layer.
+
+An `Operation` says everything the session layer needs to execute one call of the Pachca API
+(method, path, how arguments go on the wire, what the answer decodes into, which rate limit it
+counts against) and nothing about how: no I/O happens here.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Generic, Literal, TypeVar
+
+import attrs
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class RateClass(enum.Enum):
+    """Which of Pachca's rate limits a call counts against."""
+
+    MESSAGE_WRITE = "message_write"
+    """Sending, editing or deleting a message: limited per chat."""
+    MESSAGE_READ = "message_read"
+    """Reading messages: limited per token."""
+    WEBHOOK_EVENTS = "webhook_events"
+    """Polling the webhook event history."""
+    OTHER = "other"
+    """Every other call."""
+
+
+class BodyKind(enum.Enum):
+    JSON = "json"
+    MULTIPART = "multipart"
+
+
+class ResultKind(enum.Enum):
+    JSON = "json"
+    """The body decodes into `Result.type` (inside `data` when `envelope`)."""
+    NONE = "none"
+    """No body (204): the call returns `None`."""
+    LOCATION = "location"
+    """A redirect: the call returns the `Location` URL, unfollowed."""
+
+
+@attrs.frozen
+class Param:
+    """A path or query parameter: `name` is the keyword, `wire_name` the name sent."""
+
+    name: str
+    location: Literal["path", "query"]
+    required: bool = False
+    wire_name: str = attrs.field()
+
+    @wire_name.default
+    def _wire_name(self) -> str:
+        return self.name
+
+
+@attrs.frozen
+class BodyField:
+    """A keyword argument that goes into the body at `path` (`("message", "content")`)."""
+
+    name: str
+    path: tuple[str, ...]
+    required: bool = False
+
+
+@attrs.frozen
+class Body:
+    """The request body: its kind, the request model `body=` accepts, and the keyword fields."""
+
+    kind: BodyKind
+    model: type[Any]
+    fields: tuple[BodyField, ...]
+
+
+@attrs.frozen
+class Result:
+    """What a successful answer decodes into."""
+
+    kind: ResultKind
+    type: Any = None
+    envelope: bool = False
+    """The value sits in `{"data": ...}`."""
+    nullable: bool = False
+    """A literal `null` body is a valid answer and decodes to `None`."""
+    meta: Any = None
+    """The type of `meta` for paginated answers."""
+
+
+@attrs.frozen
+class Operation(Generic[T_co]):
+    """One call of the Pachca API; `T_co` is what awaiting it returns."""
+
+    name: str
+    """`service.method`, as exposed on the client."""
+    operation_id: str
+    method: str
+    path: str
+    result: Result
+    success_status: int
+    params: tuple[Param, ...] = ()
+    body: Body | None = None
+    pagination: Literal["list", "search"] | None = None
+    rate_class: RateClass = RateClass.OTHER
+    scope: str | None = None
+    plan: str | None = None
+    auth: bool = True
+    url_param: str | None = None
+    """The argument carrying an absolute URL to call instead of `path` (`direct_url`)."""
+
+    @property
+    def service(self) -> str:
+        return self.name.partition(".")[0]
+
+    @property
+    def method_name(self) -> str:
+        return self.name.partition(".")[2]

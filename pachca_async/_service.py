@@ -1,0 +1,50 @@
+"""The base of the generated service classes, and what they need from a client."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from ._operation import Operation
+from ._pagination import Page, Paginator
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+
+class Requester(Protocol):
+    """What executes operations: `PachcaClient`, or a test double."""
+
+    async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T: ...
+
+    def _paginate(
+        self,
+        operation: Operation[Page[T, M]],
+        arguments: dict[str, Any],
+        *,
+        max_items: int | None = None,
+    ) -> Paginator[T, M]: ...
+
+
+class Service:
+    """A namespace of calls (`pachca.messages`); each method describes itself to the requester.
+
+    Arguments travel by keyword name, `UNSET` for those the caller did not pass: the session
+    layer decides what goes to the path, the query and the body.
+    """
+
+    __slots__ = ("_requester",)
+
+    def __init__(self, requester: Requester) -> None:
+        self._requester = requester
+
+    async def _call(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
+        return await self._requester._execute(operation, arguments)
+
+    def _paginate(
+        self,
+        operation: Operation[Page[T, M]],
+        arguments: dict[str, Any],
+        *,
+        max_items: int | None = None,
+    ) -> Paginator[T, M]:
+        return self._requester._paginate(operation, arguments, max_items=max_items)

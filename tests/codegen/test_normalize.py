@@ -1,0 +1,187 @@
+"""The normalize pass: each fix, on the real spec and on small documents."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from codegen.normalize import SpecError, normalize
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def fixed(spec: dict[str, Any]) -> dict[str, Any]:
+    return normalize(spec)
+
+
+def schema(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    result: dict[str, Any] = doc["components"]["schemas"][name]
+    return result
+
+
+def op(doc: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    result: dict[str, Any] = doc["paths"][path][method]
+    return result
+
+
+def test_input_is_not_modified(spec: dict[str, Any]) -> None:
+    before = copy.deepcopy(spec)
+    normalize(spec)
+    assert spec == before
+
+
+def test_is_deterministic(spec: dict[str, Any]) -> None:
+    assert normalize(spec) == normalize(spec)
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        ("Message", "voice_content"),
+        ("Message", "forwarding"),
+        ("User", "user_status"),
+        ("MessageWebhookPayload", "thread"),
+    ],
+)
+def test_nullable_refs_keep_null(fixed: dict[str, Any], model: str, field: str) -> None:
+    prop = schema(fixed, model)["properties"][field]
+    assert prop["nullable"] is True
+    assert "type" not in prop  # the sibling that made the generator drop `nullable`
+    assert len(prop["allOf"]) == 1
+
+
+def test_audit_details_are_selected_by_event_key(fixed: dict[str, Any]) -> None:
+    rule = schema(fixed, "AuditEvent")["properties"]["details"]["x-sdk-select-by"]
+    assert rule["property"] == "event_key"
+    assert rule["mapping"]["user_updated"] == "AuditDetailsUserUpdated"
+    assert rule["mapping"]["tag_removed_from_chat"] == "AuditDetailsChatId"
+    assert rule["mapping"]["search_chats_api"] == "AuditDetailsSearch"
+    assert rule["mapping"]["user_login"] == "AuditDetailsEmpty"  # events with empty details
+    union = schema(fixed, "AuditEventDetailsUnion")
+    assert union["x-sdk-fallback"] == "UnknownAuditDetails"
+    assert "raw" in schema(fixed, "UnknownAuditDetails")["properties"]
+
+
+def test_every_audit_variant_is_reachable(fixed: dict[str, Any]) -> None:
+    rule = schema(fixed, "AuditEvent")["properties"]["details"]["x-sdk-select-by"]
+    variants = {
+        i["$ref"].rsplit("/", 1)[1] for i in schema(fixed, "AuditEventDetailsUnion")["anyOf"]
+    }
+    assert set(rule["mapping"].values()) == variants
+
+
+def test_webhook_payloads_by_type_and_event(fixed: dict[str, Any]) -> None:
+    union = schema(fixed, "WebhookPayloadUnion")
+    rule = union["x-sdk-discriminator"]
+    assert rule["properties"] == ["type", "event"]
+    assert rule["mapping"]["message new"] == "MessageWebhookPayload"
+    assert rule["mapping"]["message link_shared"] == "LinkSharedWebhookPayload"
+    assert rule["mapping"]["reaction delete"] == "ReactionWebhookPayload"
+    assert rule["mapping"]["view submit"] == "ViewSubmitWebhookPayload"
+    assert union["x-sdk-fallback"] == "UnknownWebhookPayload"
+
+
+def test_view_blocks_by_type(fixed: dict[str, Any]) -> None:
+    rule = schema(fixed, "ViewBlockUnion")["x-sdk-discriminator"]
+    assert rule["properties"] == ["type"]
+    assert rule["mapping"]["select"] == "ViewBlockSelect"
+    assert len(rule["mapping"]) == 11
+
+
+def test_array_query_parameters_go_rails_style(fixed: dict[str, Any]) -> None:
+    params = {p["name"]: p for p in op(fixed, "/search/messages", "get")["parameters"]}
+    assert params["chat_ids"]["x-sdk-wire-name"] == "chat_ids[]"
+    assert params["chat_ids"]["explode"] is True
+    assert "x-sdk-wire-name" not in params["query"]
+
+
+def test_export_download_returns_location(fixed: dict[str, Any]) -> None:
+    assert op(fixed, "/chats/exports/{id}", "get")["x-sdk-result"] == "location"
+    assert "x-sdk-result" not in op(fixed, "/chats/exports", "post")
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "rate_class"),
+    [
+        ("/messages", "post", "message_write"),
+        ("/messages/{id}", "put", "message_write"),
+        ("/messages/{id}", "delete", "message_write"),
+        ("/messages", "get", "message_read"),
+        ("/messages/{id}", "get", "message_read"),
+        ("/webhooks/events", "get", "webhook_events"),
+        ("/chats", "get", "other"),
+        ("/messages/{id}/reactions", "post", "other"),
+    ],
+)
+def test_rate_classes(fixed: dict[str, Any], path: str, method: str, rate_class: str) -> None:
+    assert op(fixed, path, method)["x-sdk-rate-class"] == rate_class
+
+
+def test_direct_upload_uses_the_absolute_url(fixed: dict[str, Any]) -> None:
+    upload = op(fixed, "/direct_url", "post")
+    assert upload["x-sdk-url-param"] == "direct_url"
+    assert upload["x-requirements"]["auth"] is False
+
+
+def test_inline_objects_get_readable_names(fixed: dict[str, Any]) -> None:
+    assert schema(fixed, "Message")["properties"]["thread"]["title"] == "MessageThread"
+    request = schema(fixed, "MessageCreateRequest")["properties"]["message"]
+    assert request["title"] == "MessageCreateRequestMessage"
+    assert (
+        request["properties"]["files"]["items"]["title"] == "MessageCreateRequestMessageFilesItem"
+    )
+
+
+def _tiny(**paths: Any) -> dict[str, Any]:
+    return {"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": paths}
+
+
+def test_rejects_non_openapi_3() -> None:
+    with pytest.raises(SpecError) as caught:
+        normalize({"swagger": "2.0", "paths": {}})
+    assert caught.value.pointer == "/openapi"
+
+
+def test_rejects_duplicate_operation_ids() -> None:
+    item = {"get": {"operationId": "A_x", "tags": ["A"], "responses": {}}}
+    with pytest.raises(SpecError) as caught:
+        normalize(_tiny(**{"/a": item, "/b": copy.deepcopy(item)}))
+    assert caught.value.pointer == "/paths/~1b/get/operationId"
+
+
+def test_rejects_operation_without_tag() -> None:
+    with pytest.raises(SpecError) as caught:
+        normalize(_tiny(**{"/a": {"get": {"operationId": "A_x", "responses": {}}}}))
+    assert caught.value.pointer == "/paths/~1a/get/tags"
+
+
+def test_rejects_unresolvable_refs() -> None:
+    schema_ref = {"schema": {"$ref": "#/components/schemas/Missing"}}
+    doc = _tiny(
+        **{
+            "/a": {
+                "get": {
+                    "operationId": "A_x",
+                    "tags": ["A"],
+                    "responses": {
+                        "200": {"description": "ok", "content": {"application/json": schema_ref}}
+                    },
+                }
+            }
+        }
+    )
+    with pytest.raises(SpecError) as caught:
+        normalize(doc)
+    assert (
+        caught.value.pointer == "/paths/~1a/get/responses/200/content/application~1json/schema/$ref"
+    )
