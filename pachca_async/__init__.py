@@ -1,0 +1,78 @@
+"""pachca-async: an asyncio SDK for the Pachca messenger API, on aiohttp.
+
+```python
+from pachca_async import PachcaClient
+
+async with PachcaClient("TOKEN") as pachca:
+    msg = await pachca.messages.create_message(entity_id=198, content="Hello")
+```
+
+Models live in `pachca_async.models`; errors are importable from here.
+"""
+
+from ._client import PachcaClient
+from ._config import Timeout
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    ConnectError,
+    GoneError,
+    InvalidRequestError,
+    NotFoundError,
+    PachcaError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    UploadError,
+    ValidationError,
+)
+from ._middleware import Handler, Middleware
+from ._operation import Operation, RateClass
+from ._pagination import Page, Paginator
+from ._retry import RetryEvent, RetryPolicy
+from ._transport import AiohttpTransport, Request, Response, Transport
+from ._types import UNSET, InputFile, Unset
+from ._version import __version__
+
+__all__ = [
+    "UNSET",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AiohttpTransport",
+    "AuthenticationError",
+    "ConflictError",
+    "ConnectError",
+    "GoneError",
+    "Handler",
+    "InputFile",
+    "InvalidRequestError",
+    "Middleware",
+    "NotFoundError",
+    "Operation",
+    "PachcaClient",
+    "PachcaError",
+    "Page",
+    "Paginator",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateClass",
+    "RateLimitError",
+    "Request",
+    "Response",
+    "ResponseDecodeError",
+    "RetryEvent",
+    "RetryPolicy",
+    "ServerError",
+    "Timeout",
+    "Transport",
+    "Unset",
+    "UploadError",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,170 @@
+"""`PachcaClient`: the one object users hold. It owns configuration and the connection, and
+executes every operation through one pipeline (see `_middleware`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+
+from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, TOKEN_ENV, Timeout
+from ._decode import decode
+from ._encode import Target, build_request
+from ._exceptions import InvalidRequestError
+from ._generated.services import Services
+from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
+from ._operation import Operation
+from ._pagination import Page, Paginator
+from ._retry import RetryPolicy
+from ._transport import AiohttpTransport, Transport
+from ._types import UNSET, Unset
+from ._version import __version__
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+USER_AGENT = f"pachca-async/{__version__}"
+
+
+class PachcaClient(Services):
+    """An asyncio client for the Pachca API.
+
+    ```python
+    async with PachcaClient("TOKEN") as pachca:
+        msg = await pachca.messages.create_message(entity_id=198, content="Hello")
+    ```
+
+    Args:
+        token: The access token; `PACHCA_TOKEN` from the environment when omitted.
+        base_url: Where the API lives (a local server, in tests).
+        timeout: Seconds per attempt, or a `Timeout`; `None` waits forever.
+        max_retries: Shortcut for `retry=RetryPolicy(max_retries=...)`.
+        retry: When and how failed requests are repeated.
+        session: An aiohttp `ClientSession` to use (and leave open); one is made otherwise.
+        transport: Sends requests instead of aiohttp (tests, custom stacks).
+        middlewares: Run around every request, outermost first.
+        proxy, ssl: Passed to aiohttp for every request.
+        **session_options: Passed to the `ClientSession` the client makes (`connector`, ...).
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+        middlewares: Sequence[Middleware] = (),
+        proxy: str | None = None,
+        ssl: Any = True,
+        **session_options: Any,
+    ) -> None:
+        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        if not token:
+            raise InvalidRequestError(f"PachcaClient needs a token: pass one or set {TOKEN_ENV}")
+        if transport is not None and (session is not None or session_options):
+            raise InvalidRequestError("pass either `transport` or aiohttp session settings")
+        public = {"User-Agent": USER_AGENT}
+        self._target = Target(
+            base_url=base_url,
+            headers={**public, "Authorization": f"Bearer {token}"},
+            public_headers=public,
+        )
+        self._transport: Transport = transport or AiohttpTransport(
+            session=session, proxy=proxy, ssl=ssl, **session_options
+        )
+        self._owns_transport = True
+        self._middlewares = tuple(middlewares)
+        self._configure(Timeout.of(timeout), _policy(retry, max_retries))
+
+    def _configure(self, timeout: Timeout, retry: RetryPolicy) -> None:
+        self._timeout = timeout
+        self._retry = retry
+        self._handler: Handler = chain(
+            [*self._middlewares, retry_requests(retry), log_requests], self._transport
+        )
+        Services.__init__(self, self)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | Unset | None = UNSET,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> PachcaClient:
+        """A copy with other timeouts or retries, sharing this client's connection.
+
+        ```python
+        patient = pachca.with_options(timeout=120, max_retries=5)
+        ```
+
+        Closing the copy does nothing; close the original.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._owns_transport = False
+        clone._configure(
+            self._timeout if timeout is UNSET else Timeout.of(timeout),
+            _policy(retry or self._retry, max_retries),
+        )
+        return clone
+
+    @property
+    def base_url(self) -> str:
+        return self._target.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._timeout
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._retry
+
+    def __repr__(self) -> str:
+        return f"PachcaClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection this client opened (not a session you passed in)."""
+        if self._owns_transport:
+            await self._transport.close()
+
+    async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
+        request = build_request(operation, arguments, self._target, self._timeout)
+        response = await self._handler(request)
+        return decode(request, response, now=self._retry.wall_clock())  # type: ignore[no-any-return]
+
+    def _paginate(
+        self,
+        operation: Operation[Page[T, M]],
+        arguments: dict[str, Any],
+        *,
+        max_items: int | None = None,
+    ) -> Paginator[T, M]:
+        async def fetch(cursor: str | None) -> Page[T, M]:
+            return await self._execute(operation, {**arguments, "cursor": cursor or UNSET})
+
+        start = arguments.get("cursor", UNSET)
+        return Paginator(fetch, cursor=None if start is UNSET else start, max_items=max_items)
+
+
+def _policy(retry: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:
+    policy = retry or RetryPolicy()
+    return policy if max_retries is None else policy.with_changes(max_retries=max_retries)

@@ -1,0 +1,138 @@
+"""From a `Response` to what the call returns, or to the error it raises.
+
+Whatever the server sends (HTML from a proxy, an empty 429, a body of the wrong shape), the
+caller gets a typed `PachcaError`, never a `JSONDecodeError`, `KeyError` or `TypeError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._convert import loads, structure
+from ._exceptions import (
+    APIStatusError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseDecodeError,
+    error_class,
+)
+from ._generated.models import ApiErrorItem
+from ._operation import Operation, ResultKind
+from ._pagination import Page
+from ._retry import parse_retry_after
+from ._transport import Request, Response
+
+
+def decode(request: Request, response: Response, *, now: float) -> Any:
+    """The call's result for a success status; raises the matching error otherwise.
+
+    `now` (wall-clock seconds) turns an HTTP-date `Retry-After` into seconds.
+    """
+    operation = request.operation
+    result = operation.result
+    if not 200 <= response.status < 400 or (
+        response.status >= 300 and result.kind is not ResultKind.LOCATION
+    ):
+        raise status_error(request, response, now=now)
+    if result.kind is ResultKind.NONE:
+        return None
+    if result.kind is ResultKind.LOCATION:
+        location = response.headers.get("Location")
+        if not location:
+            raise _decode_error(request, response, "the answer has no Location header")
+        return location
+    try:
+        document = loads(response.body)
+    except ValueError:
+        raise _decode_error(request, response, "the body is not JSON") from None
+    if document is None and result.nullable:
+        return None
+    try:
+        return _typed(operation, document)
+    except Exception as error:  # any shape mismatch: KeyError, TypeError, ValueError, ...
+        detail = f"the body does not match the spec ({type(error).__name__}: {error})"
+        raise _decode_error(request, response, detail) from error
+
+
+def _typed(operation: Operation[Any], document: Any) -> Any:
+    result = operation.result
+    value = document["data"] if result.envelope else document
+    if operation.pagination is None:
+        return structure(value, result.type)
+    meta = document.get("meta") or {}
+    paginate = meta.get("paginate") or {}
+    has_next = paginate.get("has_next")
+    total = meta.get("total")
+    return Page(
+        items=structure(value, result.type),
+        meta=structure(meta, result.meta),
+        next_cursor=paginate.get("next_page") or None,
+        has_next=has_next if isinstance(has_next, bool) else None,
+        total=total if isinstance(total, int) else None,
+    )
+
+
+def _decode_error(request: Request, response: Response, detail: str) -> ResponseDecodeError:
+    operation = request.operation
+    return ResponseDecodeError(
+        f"{operation.name} ({request.method} {request.path}) answered {response.status}: {detail}",
+        status=response.status,
+        body=response.body,
+        operation=operation.name,
+    )
+
+
+def status_error(request: Request, response: Response, *, now: float) -> APIStatusError:
+    """The typed error for an error answer, with whatever its body says parsed out."""
+    operation = request.operation
+    errors: list[Any] = []
+    error = description = None
+    detail = "empty body" if not response.body else "undecodable body"
+    try:
+        document = loads(response.body) if response.body else None
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        if isinstance(document.get("errors"), list):
+            errors = [_error_item(item) for item in document["errors"]]
+            detail = "; ".join(_describe_item(item) for item in errors) or "no details"
+        if isinstance(document.get("error"), str):
+            error = document["error"]
+            description = str(document.get("error_description") or "")
+            detail = f"{error}: {description}" if description else error
+    cls = error_class(response.status)
+    message = (
+        f"{operation.name} ({request.method} {request.path}) failed with "
+        f"{response.status} {response.reason}".rstrip()
+        + f": {detail}"
+    )
+    extra: dict[str, Any] = {}
+    if cls is RateLimitError:
+        extra["retry_after"] = parse_retry_after(response.headers.get("Retry-After"), now=now)
+    if cls is PermissionDeniedError:
+        extra["required_scope"] = operation.scope
+    return cls(
+        message,
+        status=response.status,
+        headers=response.headers,
+        body=response.body,
+        errors=errors,
+        error=error,
+        error_description=description,
+        operation=operation.name,
+        **extra,
+    )
+
+
+def _error_item(item: Any) -> Any:
+    """An `ApiErrorItem`, or the raw value when it does not have that shape."""
+    try:
+        return structure(item, ApiErrorItem)
+    except Exception:
+        return item
+
+
+def _describe_item(item: Any) -> str:
+    if isinstance(item, ApiErrorItem):
+        return f"{item.key}: {item.message}" if item.key else item.message
+    return str(item)

@@ -1,0 +1,207 @@
+"""The error tree: everything this SDK raises is a `PachcaError`.
+
+    PachcaError
+    ├── APIStatusError                 the API answered with an error status
+    │   ├── ValidationError            400, 422 (field-level `errors`)
+    │   ├── AuthenticationError        401
+    │   ├── PaymentRequiredError       402 (not on the workspace's plan)
+    │   ├── PermissionDeniedError      403 (`missing_scope` when the token lacks one)
+    │   ├── NotFoundError              404
+    │   ├── ConflictError              409
+    │   ├── GoneError                  410 (an expired `trigger_id`)
+    │   ├── RateLimitError             429 (`retry_after`)
+    │   └── ServerError                5xx
+    ├── APIConnectionError             no answer: the request may or may not have arrived
+    │   ├── ConnectError               the connection failed before anything was sent
+    │   └── APITimeoutError            no complete answer in time
+    ├── ResponseDecodeError            a success answer that is not what the spec says
+    ├── UploadError                    the file storage refused an upload
+    └── InvalidRequestError            the arguments cannot make a valid request (also a
+                                       ValueError); nothing was sent
+
+Messages name the call and what went wrong; they never contain the token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+Headers = CIMultiDictProxy[str] | CIMultiDict[str] | Mapping[str, str]
+
+_SCOPE = re.compile(r"\b[a-z_]+(?::[a-z_]+)+\b")
+
+
+class PachcaError(Exception):
+    """The root of every error this SDK raises."""
+
+
+class APIStatusError(PachcaError):
+    """The API answered with an error status.
+
+    Attributes:
+        status: The HTTP status code.
+        headers: The response headers.
+        body: The raw response body (empty if there was none).
+        errors: The parsed `errors` items (`ApiErrorItem`), if the body had them.
+        error: The OAuth error code (`invalid_token`, `insufficient_scope`), if any.
+        error_description: The OAuth error text, if any.
+        request_id: The server's request id, when it sent one.
+        operation: The `service.method` that was called.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        headers: Headers,
+        body: bytes = b"",
+        errors: Sequence[Any] = (),
+        error: str | None = None,
+        error_description: str | None = None,
+        operation: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.errors = list(errors)
+        self.error = error
+        self.error_description = error_description
+        self.operation = operation
+        self.request_id: str | None = headers.get("x-request-id")
+
+
+class ValidationError(APIStatusError):
+    """400 or 422: the request is malformed or breaks a rule; see `errors` per field."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, invalid or revoked."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the call is not available on the workspace's plan."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token lacks a scope (`missing_scope`), or the user lacks the right."""
+
+    def __init__(self, message: str, *, required_scope: str | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.required_scope = required_scope
+        """The scope the call needs (from the spec)."""
+
+    @property
+    def missing_scope(self) -> str | None:
+        """The scope the token lacks, when the API said a scope was the problem."""
+        if self.error != "insufficient_scope":
+            return None
+        found = _SCOPE.search(self.error_description or "")
+        return found.group(0) if found else self.required_scope
+
+
+class NotFoundError(APIStatusError):
+    """404: no such object, or the token cannot see it."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with another one."""
+
+
+class GoneError(APIStatusError):
+    """410: the object is no longer available (an expired `trigger_id`, say)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; `retry_after` says how many seconds to wait (if known)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: something failed on Pachca's side."""
+
+
+class APIConnectionError(PachcaError):
+    """No answer came: the request may or may not have reached the server."""
+
+
+class ConnectError(APIConnectionError):
+    """The connection could not be made; nothing was sent, so any call may be retried."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No complete answer within the timeout."""
+
+
+class ResponseDecodeError(PachcaError):
+    """A success answer that could not be read as the spec describes (not JSON, wrong shape).
+
+    Attributes:
+        status: The HTTP status code.
+        body: The raw response body.
+        operation: The `service.method` that was called.
+    """
+
+    def __init__(self, message: str, *, status: int, body: bytes, operation: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.operation = operation
+
+
+class InvalidRequestError(PachcaError, ValueError):
+    """The arguments cannot make a valid request (a required one missing, a value over a limit).
+
+    Raised before anything is sent.
+    """
+
+
+class UploadError(PachcaError):
+    """The file storage refused an upload.
+
+    Attributes:
+        status: The storage's HTTP status code.
+        code: The storage's error code (`AccessDenied`, `EntityTooLarge`, ...), if it sent one.
+        storage_message: The storage's error text, if it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        storage_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.storage_message = storage_message
+
+
+STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: GoneError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int) -> type[APIStatusError]:
+    """The error type for an HTTP status."""
+    if status >= 500:
+        return ServerError
+    return STATUS_ERRORS.get(status, APIStatusError)

@@ -1,0 +1,126 @@
+"""When to repeat a request, and how long to wait first.
+
+The policy only decides; the session layer's retry middleware does the waiting, on the event
+loop's clock. The rules:
+
+- 429: wait what `Retry-After` says (seconds or an HTTP date), never less; a wait above
+  `max_retry_after` means a daily limit or a ban, so the error is raised at once instead.
+- 5xx, timeouts and broken connections: retried only where repeating is harmless (GET, HEAD,
+  PUT, DELETE, OPTIONS) or where the connection failed before anything was sent. A POST that
+  may have reached the server is never sent twice: a duplicated message is the worst bug a
+  messenger SDK can have.
+- Between attempts: exponential backoff with jitter, within `max_retries` and `deadline`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    ConnectError,
+    PachcaError,
+    RateLimitError,
+)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@attrs.frozen
+class RetryEvent:
+    """Handed to `RetryPolicy.on_retry` before each wait."""
+
+    operation: str
+    method: str
+    attempt: int
+    """The attempt that failed (1 for the first)."""
+    delay: float
+    """Seconds until the next attempt."""
+    error: PachcaError
+
+
+RetryHook = Callable[[RetryEvent], Awaitable[None] | None]
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` value (delta-seconds or an HTTP date), if valid."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - now
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How failed requests are repeated. The defaults suit Pachca's documented behaviour."""
+
+    max_retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    """Retries after the first attempt."""
+    backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    """The first backoff in seconds; it doubles with every retry."""
+    max_backoff: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    jitter: float = attrs.field(
+        default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    )
+    """Backoffs vary by up to this fraction either way; a `Retry-After` wait only grows."""
+    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    """A 429 asking to wait longer than this raises `RateLimitError` at once."""
+    deadline: float | None = 120.0
+    """No retry starts later than this many seconds after the first attempt."""
+    retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504})
+    on_retry: RetryHook | None = None
+    """Called (and awaited, if it returns an awaitable) before each wait."""
+    random: Callable[[], float] = random.random
+    wall_clock: Callable[[], float] = time.time
+    """Only used to turn an HTTP-date `Retry-After` into seconds."""
+
+    def delay(self, error: PachcaError, *, method: str, attempt: int) -> float | None:
+        """Seconds to wait before retrying after `error` on `attempt` (1-based); None: give up."""
+        if attempt > self.max_retries:
+            return None
+        if isinstance(error, RateLimitError):
+            return self._rate_limit_delay(error, attempt)
+        if not self._may_repeat(error, method):
+            return None
+        return self._backoff(attempt)
+
+    def _may_repeat(self, error: PachcaError, method: str) -> bool:
+        if isinstance(error, ConnectError):
+            return True  # nothing was sent
+        safe = method.upper() in IDEMPOTENT_METHODS
+        if isinstance(error, APIConnectionError):
+            return safe
+        if isinstance(error, APIStatusError):
+            return safe and error.status in self.retry_statuses
+        return False
+
+    def _rate_limit_delay(self, error: RateLimitError, attempt: int) -> float | None:
+        if error.retry_after is None:
+            return self._backoff(attempt)
+        if error.retry_after > self.max_retry_after:
+            return None
+        return error.retry_after * (1 + self.jitter * 0.2 * self.random())
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return float(base * (1 + self.jitter * (2 * self.random() - 1)))
+
+    def with_changes(self, **changes: Any) -> RetryPolicy:
+        return attrs.evolve(self, **changes)
