@@ -1,0 +1,91 @@
+"""Helpers for testing code that uses this SDK: an event loop with a controllable clock.
+
+Everything time-based in pachca-async (retry backoff, `Retry-After`, rate limits, timeouts)
+reads the event loop's clock and sleeps with `asyncio.sleep`. On a `VirtualClockLoop` those
+waits take no real time: when nothing is ready to run and no I/O arrives, the clock jumps
+straight to the next timer. Real sockets (a local test server) keep working.
+
+```python
+from pachca_async.testing import run_virtual
+
+async def scenario() -> float:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await asyncio.sleep(3600)        # returns at once
+    return loop.time() - start       # 3600.0
+
+assert run_virtual(scenario()) == 3600.0
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """A selector event loop whose `time()` moves only when everything waits on a timer.
+
+    `io_grace` is how long (in real seconds) the loop waits for real I/O before deciding that
+    nothing but timers is left and jumping the clock.
+    """
+
+    def __init__(self, *, start: float = 0.0, io_grace: float = 0.01) -> None:
+        super().__init__(selectors.DefaultSelector())
+        self._virtual_now = start
+        self._io_grace = io_grace
+        selector = self._selector  # type: ignore[attr-defined]
+        real_select = selector.select
+
+        def select(timeout: float | None = None) -> list[Any]:
+            events: list[Any] = real_select(0)
+            if events or timeout == 0:
+                return events
+            grace = self._io_grace if timeout is None else min(timeout, self._io_grace)
+            events = real_select(grace)
+            if events:
+                return events
+            if timeout is None:  # no timers at all: only I/O can wake us
+                return list(real_select(None))
+            self._virtual_now += timeout
+            return []
+
+        selector.select = select
+
+    def time(self) -> float:
+        return self._virtual_now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by hand (timers due by then run on the next iteration)."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self._virtual_now += seconds
+
+
+def run_virtual(main: Coroutine[Any, Any, T], *, start: float = 0.0) -> T:
+    """Run `main` to completion on a fresh `VirtualClockLoop`, then close it cleanly."""
+    loop = VirtualClockLoop(start=start)
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            _cancel_all(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
