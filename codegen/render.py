@@ -123,6 +123,8 @@ class BodyFieldView:
     required: bool
     annotation: str
     description: str
+    default: str | None = None
+    """A required one-value `Literal` is sent with its only value unless given."""
 
 
 @dataclass
@@ -493,12 +495,15 @@ class ViewBuilder:
         return [props[text(k)] for k in (model.data.properties or {})]
 
     def _body_field(self, prop: Property, path: tuple[str, ...]) -> BodyFieldView:
+        annotation = self.annotation(prop, as_input=True)
+        constant = annotation.startswith("Literal[") and "|" not in annotation
         return BodyFieldView(
             name=str(prop.python_name),
             path=path,
-            required=prop.required,
-            annotation=self.annotation(prop, as_input=True),
+            required=prop.required and not constant,
+            annotation=annotation,
             description=text(prop.description),
+            default=annotation[len("Literal[") : -1] if constant and prop.required else None,
         )
 
     def _result(self, op: dict[str, Any], endpoint: Endpoint, where: str) -> dict[str, Any]:

@@ -138,6 +138,8 @@ def _body(operation: Operation[Any], arguments: Mapping[str, Any]) -> Body:
             container = container.setdefault(key, {})
         if f.name in given:
             container[f.path[-1]] = unstructure(given[f.name])
+        elif f.default is not None:
+            container[f.path[-1]] = f.default
     return _json(document)
 
 
