@@ -48,8 +48,7 @@ logger = logging.getLogger("pachca_async")
 RateKey = tuple[Hashable, ...]
 """What a bucket is kept for: `("other",)`, or `("message_write", "discussion", 198)`."""
 
-MIN_FACTOR = 1 / 16
-"""However many 429s a key gets, its rate never drops below this share of the configured one."""
+_MIN_FACTOR = 1 / 16  # however many 429s a key gets, it keeps this share of its rate
 
 _EPSILON = 1e-9  # timers may fire a clock tick early; that still counts as on time
 
@@ -58,8 +57,8 @@ _EPSILON = 1e-9  # timers may fire a clock tick early; that still counts as on t
 class Rate:
     """A token bucket: `per_second` requests a second on average, at most `burst` at once.
 
-    After a 429 the key's rate is multiplied by `slowdown`, then climbs back linearly: one
-    slowdown is undone after `recovery` seconds without another.
+    After a 429 the key's rate is multiplied by `slowdown` (never below 1/16 of `per_second`),
+    then climbs back linearly: one slowdown is undone after `recovery` seconds without another.
     """
 
     per_second: float
@@ -68,14 +67,15 @@ class Rate:
     recovery: float = 30.0
 
     def __attrs_post_init__(self) -> None:
-        _check(self.per_second > 0, "per_second", self.per_second, "above 0")
-        _check(self.burst >= 1, "burst", self.burst, "at least 1")
-        _check(0 < self.slowdown <= 1, "slowdown", self.slowdown, "above 0 and at most 1")
-        _check(self.recovery >= 0, "recovery", self.recovery, "0 or more")
+        _check(self, "per_second", self.per_second > 0, "above 0")
+        _check(self, "burst", self.burst >= 1, "at least 1")
+        _check(self, "slowdown", 0 < self.slowdown <= 1, "above 0 and at most 1")
+        _check(self, "recovery", self.recovery >= 0, "0 or more")
 
 
-def _check(ok: bool, name: str, value: object, expected: str) -> None:
+def _check(config: object, name: str, ok: bool, expected: str) -> None:
     if not ok:
+        value = getattr(config, name)
         raise InvalidRequestError(f"rate limits: `{name}` must be {expected}, got {value!r}")
 
 
@@ -113,15 +113,10 @@ class RateLimits:
 
     def __attrs_post_init__(self) -> None:
         in_flight = self.max_in_flight
-        _check(in_flight is None or in_flight >= 1, "max_in_flight", in_flight, "at least 1")
-        _check(self.default_pause >= 0, "default_pause", self.default_pause, "0 or more")
-        _check(self.max_wait >= 0, "max_wait", self.max_wait, "0 or more")
-        _check(
-            self.remembered_messages >= 0,
-            "remembered_messages",
-            self.remembered_messages,
-            "0 or more",
-        )
+        _check(self, "max_in_flight", in_flight is None or in_flight >= 1, "at least 1 or None")
+        _check(self, "default_pause", self.default_pause >= 0, "0 or more")
+        _check(self, "max_wait", self.max_wait >= 0, "0 or more")
+        _check(self, "remembered_messages", self.remembered_messages >= 0, "0 or more")
 
     def rate(self, rate_class: RateClass) -> Rate:
         """The bucket for `rate_class` (the field named after its value)."""
@@ -162,29 +157,33 @@ class RateLimitBackend(Protocol):
 class _Bucket:
     """GCRA state: `tat` is when the bucket would be full again (the theoretical arrival time)."""
 
-    __slots__ = ("factor", "paused_until", "slowed_at", "tat")
+    __slots__ = ("factor", "paused_until", "rate", "slowed_at", "tat")
 
-    def __init__(self) -> None:
+    def __init__(self, rate: Rate) -> None:
+        self.rate = rate
+        """The rate it was last used with."""
         self.tat = -math.inf
         self.paused_until = -math.inf
         self.factor = 1.0
         self.slowed_at = -math.inf
 
-    def factor_at(self, rate: Rate, now: float) -> float:
+    def factor_at(self, now: float) -> float:
+        """The share of its rate the bucket allows at `now`, after slowdowns and recovery."""
+        rate = self.rate
         if self.factor >= 1.0 or rate.recovery == 0:
             return 1.0
         climbed = (now - self.slowed_at) * (1.0 - rate.slowdown) / rate.recovery
         return min(1.0, self.factor + climbed)
 
-    def shape(self, rate: Rate, now: float) -> tuple[float, float]:
+    def shape(self, now: float) -> tuple[float, float]:
         """The current interval between requests, and how far ahead of it a burst may run."""
-        factor = self.factor_at(rate, now)
-        interval = 1.0 / (rate.per_second * factor)
-        return interval, (max(1.0, rate.burst * factor) - 1.0) * interval
+        factor = self.factor_at(now)
+        interval = 1.0 / (self.rate.per_second * factor)
+        return interval, (max(1.0, self.rate.burst * factor) - 1.0) * interval
 
-    def at_rest(self, rate: Rate, now: float) -> bool:
+    def at_rest(self, now: float) -> bool:
         """Full, not paused and not slowed: the same as a bucket never used."""
-        return self.tat <= now and self.paused_until <= now and self.factor_at(rate, now) >= 1.0
+        return self.tat <= now and self.paused_until <= now and self.factor_at(now) >= 1.0
 
 
 class MemoryRateLimitBackend:
@@ -193,7 +192,7 @@ class MemoryRateLimitBackend:
     seconds, not every key ever used."""
 
     def __init__(self) -> None:
-        self._buckets: dict[RateKey, tuple[_Bucket, Rate]] = {}
+        self._buckets: dict[RateKey, _Bucket] = {}
         self._ring: deque[RateKey] = deque()  # every key once, swept a couple at a time
 
     def __len__(self) -> int:
@@ -202,7 +201,7 @@ class MemoryRateLimitBackend:
 
     async def acquire(self, key: RateKey, rate: Rate, now: float) -> float:
         bucket = self._bucket(key, rate)
-        interval, tolerance = bucket.shape(rate, now)
+        interval, tolerance = bucket.shape(now)
         ready = max(bucket.paused_until, bucket.tat - tolerance)
         if ready > now + _EPSILON:
             return ready - now
@@ -211,14 +210,14 @@ class MemoryRateLimitBackend:
         return 0.0
 
     async def release(self, key: RateKey, rate: Rate, now: float) -> None:
-        held = self._buckets.get(key)
-        if held is not None:
-            held[0].tat -= held[0].shape(rate, now)[0]
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tat -= bucket.shape(now)[0]
 
     async def postpone(self, key: RateKey, rate: Rate, *, sent_at: float, now: float) -> None:
         bucket = self._bucket(key, rate)
         if bucket.tat < now:  # full again meanwhile: count the request as arriving just now
-            bucket.tat = now + bucket.shape(rate, now)[0]
+            bucket.tat = now + bucket.shape(now)[0]
         else:
             bucket.tat += now - sent_at
 
@@ -228,24 +227,26 @@ class MemoryRateLimitBackend:
         bucket = self._bucket(key, rate)
         bucket.paused_until = max(bucket.paused_until, now + pause)
         if sent_at >= bucket.slowed_at:
-            bucket.factor = max(MIN_FACTOR, bucket.factor_at(rate, now) * rate.slowdown)
+            bucket.factor = max(_MIN_FACTOR, bucket.factor_at(now) * rate.slowdown)
             bucket.slowed_at = now
-        tolerance = bucket.shape(rate, now)[1]
+        tolerance = bucket.shape(now)[1]
         bucket.tat = max(bucket.tat, bucket.paused_until + tolerance)
 
     def _bucket(self, key: RateKey, rate: Rate) -> _Bucket:
-        held = self._buckets.get(key)
-        if held is None:
-            held = self._buckets[key] = (_Bucket(), rate)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(rate)
             self._ring.append(key)
-        return held[0]
+        else:
+            bucket.rate = rate
+        return bucket
 
     def _sweep(self, now: float) -> None:
         """Look at the two keys swept longest ago: drop them if at rest, else look again later."""
         for _ in range(2):
             key = self._ring.popleft()
-            bucket, rate = self._buckets[key]
-            if bucket.at_rest(rate, now):
+            bucket = self._buckets[key]
+            if bucket.at_rest(now):
                 del self._buckets[key]
             else:
                 self._ring.append(key)
@@ -258,23 +259,25 @@ class _Turnstile:
     passes the turn on.
     """
 
-    __slots__ = ("_capacity", "_holders", "_urgent", "_waiting")
+    __slots__ = ("_capacity", "_holders", "_lines")
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._holders = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
-        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._lines: tuple[deque[asyncio.Future[None]], ...] = ()
+        """(urgent, the rest), made when someone first has to wait: most keys never do."""
 
     @property
     def idle(self) -> bool:
-        return self._holders == 0 and not self._waiting and not self._urgent
+        return self._holders == 0 and not any(self._lines)
 
     async def enter(self, *, urgent: bool = False) -> None:
-        if self._holders < self._capacity and not self._waiting and not self._urgent:
+        if self._holders < self._capacity and not any(self._lines):
             self._holders += 1
             return
-        line = self._urgent if urgent else self._waiting
+        if not self._lines:
+            self._lines = (deque(), deque())
+        line = self._lines[0 if urgent else 1]
         turn = asyncio.get_running_loop().create_future()
         line.append(turn)
         try:
@@ -288,7 +291,7 @@ class _Turnstile:
 
     def leave(self) -> None:
         """Hand this holder's place to the next waiter, or free it."""
-        for line in (self._urgent, self._waiting):
+        for line in self._lines:
             while line:
                 turn = line.popleft()
                 if not turn.done():
@@ -416,10 +419,9 @@ class RateLimiter:
         """Learn the chats of the messages in a decoded result; forget a deleted message."""
         if isinstance(result, Message):
             self._remember(result)
-        elif isinstance(result, Page):
+        elif isinstance(result, Page) and result.items and isinstance(result.items[0], Message):
             for item in result.items:
-                if isinstance(item, Message):
-                    self._remember(item)
+                self._remember(item)
         operation = request.operation
         if operation.rate_class is RateClass.MESSAGE_WRITE and operation.method == "DELETE":
             self._chats.pop(request.arguments.get("id"), None)
@@ -480,7 +482,8 @@ class RateLimiter:
                 if not lane.round_open():
                     await lane.nap(None)
                     continue
-                clock = loop.time() if lane.anchor is None else lane.anchor
+                held = lane.anchor
+                clock = loop.time() if held is None else held
                 wait = await self.backend.acquire(key, rate, clock)
                 if wait <= 0:
                     anchor = lane.fresh
@@ -489,8 +492,9 @@ class RateLimiter:
                         lane.anchor = clock
                     lane.grant(rate.burst)
                     return 0.0, anchor
-                if lane.anchor is not None:  # the bucket's clock is held until that answer
-                    await lane.nap(None)
+                if held is not None:  # the bucket's clock is held until the first answer
+                    if lane.anchor is not None:  # (it may have come while we asked)
+                        await lane.nap(None)
                 elif wait > self.limits.max_wait:
                     return wait, False
                 else:
