@@ -287,7 +287,8 @@ class ViewBuilder:
                 (member, str(value), text(notes.get(value)))
                 for member, value in enum.values.items()
             ]
-            views.append(EnumView(name, text(node.get("description")), members))
+            description = text(node.get("description")) or humanize(name)
+            views.append(EnumView(name, description, members))
         return sorted(views, key=lambda v: v.name)
 
     def model_views(self) -> list[ModelView]:
@@ -295,7 +296,8 @@ class ViewBuilder:
         for name, model in self.models.items():
             if name in self.skipped or self._is_map(model):
                 continue
-            views.append(ModelView(name, text(model.description), self._fields(model)))
+            description = text(model.description) or humanize(name)
+            views.append(ModelView(name, description, self._fields(model)))
         return sorted(views, key=lambda v: v.name)
 
     def _fields(self, model: ModelProperty) -> list[FieldView]:
@@ -574,6 +576,13 @@ class ViewBuilder:
 
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def humanize(name: str) -> str:
+    """A docstring for a schema the spec leaves undescribed: `FileUploadRequest` → "File upload
+    request." """
+    words = naming.snake(name).split("_")
+    return " ".join(words).capitalize() + "."
 
 
 def optional(annotation: str) -> str:
