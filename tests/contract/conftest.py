@@ -61,13 +61,12 @@ def _free_port() -> int:
         return port
 
 
-def _answers(port: int) -> bool:
-    """Prism opens its port only once the spec is loaded, so a connection means ready."""
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def _listening(log: Path, url: str) -> bool:
+    """Prism says so once the spec is loaded and the port is its own.
+
+    A bare connection could reach another process that took the free port first.
+    """
+    return f"Prism is listening on {url}" in log.read_text(errors="replace")
 
 
 def _prism_command() -> list[str]:
@@ -94,6 +93,7 @@ def prism_url(spec: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
     document.write_text(json.dumps(served_spec(spec)), encoding="utf-8")
     log_path = folder / "prism.log"
     port = _free_port()
+    url = f"http://{HOST}:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*command, "--host", HOST, "--port", str(port), "--errors", str(document)],
@@ -104,12 +104,12 @@ def prism_url(spec: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
         )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _answers(port):
+        while not _listening(log_path, url):
             if process.poll() is not None or time.monotonic() > deadline:
                 output = log_path.read_text(errors="replace")[-4000:]
-                pytest.fail(f"Prism did not start on port {port}:\n{output}")
+                pytest.fail(f"Prism did not start on {url}:\n{output}")
             time.sleep(0.1)
-        yield f"http://{HOST}:{port}"
+        yield url
     finally:
         process.terminate()
         try:
