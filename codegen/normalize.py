@@ -327,11 +327,14 @@ def _select_audit_details(spec: Spec) -> None:
 def _rails_array_params(spec: Spec) -> None:
     """Array query parameters go out as `name[]=a&name[]=b`, as the live API reads them.
 
-    The spec says `explode: false` (comma-separated), which the API does not understand.
+    The spec says `explode: false` (comma-separated), which the API does not understand. The
+    array may be a named schema (`names`: `$ref: TagNamesFilter`).
     """
     for _, _, op in operations(spec):
         for param in op.get("parameters", []):
-            if param.get("in") == "query" and param.get("schema", {}).get("type") == "array":
+            schema = param.get("schema", {})
+            schema = schemas(spec).get(ref_name(schema) or "", schema)
+            if param.get("in") == "query" and schema.get("type") == "array":
                 param["explode"] = True
                 param["x-sdk-wire-name"] = param["name"] + "[]"
 
