@@ -46,22 +46,22 @@ class Chats(ChatsService):
         Requires the `chat_exports:read` scope and the "corporation" plan.
 
         Raises:
-            InvalidRequestError: `path` cannot be written.
+            InvalidRequestError: `path` cannot be written; nothing was asked for.
             DownloadError: The storage refused the download.
         """
         target = Path(path)
         refreshed = False
-        while True:
-            url = await self.download_export(id)
-            with _FileSink(target, progress) as sink:
+        with _FileSink(target, progress) as sink:
+            while True:
+                url = await self.download_export(id)
                 request = storage_request(self._client, FETCH_EXPORT, url, sink=sink)
                 response = await self._client._send(request)
                 if succeeded(response):
                     await sink.commit()
                     return target
-            if response.status != 403 or refreshed:
-                raise storage_error(response, DownloadError, f"the download of export {id}")
-            refreshed = True  # the link expired on the way: a fresh one, and once more
+                if response.status != 403 or refreshed:
+                    raise storage_error(response, DownloadError, f"the download of export {id}")
+                refreshed = True  # the link expired on the way: a fresh one, and once more
 
 
 class _FileSink:

@@ -122,12 +122,11 @@ def describe(
     size = file.size if size is None else size
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
         raise InvalidRequestError(f"size must be a whole number of bytes, got {size!r}")
-    if content_type is None:
-        content_type = (name and mimetypes.guess_type(name)[0]) or DEFAULT_CONTENT_TYPE
+    if not name:
+        name = "file" + ((content_type and mimetypes.guess_extension(content_type)) or "")
+    content_type = content_type or mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE
     if any(ord(c) < 32 or ord(c) == 127 for c in content_type):
         raise InvalidRequestError(f"content_type {content_type!r} has control characters")
-    if not name:
-        name = "file" + (mimetypes.guess_extension(content_type) or "")
     if isinstance(source, bytes | bytearray | memoryview):
         return _from_bytes(bytes(source), name, content_type)
     if isinstance(source, str | os.PathLike):

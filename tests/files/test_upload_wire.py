@@ -22,16 +22,16 @@ from pachca_async import (
     UploadError,
 )
 
-from .fakes import TOKEN, FakeServer, answer, message_answer, s3_error, upload_params
+from .fakes import TOKEN, FakeServer, Handler, answer, message_answer, s3_error, upload_params
 
 STORAGE = "/storage/direct_upload"
 
 
-def _storage(server: FakeServer, *handlers: object, **extra: str) -> dict[str, str]:
+def _storage(server: FakeServer, *handlers: Handler, **extra: str) -> dict[str, str]:
     """Point `/uploads` at the server's own storage route, which answers with `handlers`."""
     params = upload_params(server.url + STORAGE, **extra)
     server.on("POST", "/uploads", answer(201, params))
-    server.on("POST", STORAGE, *(handlers or [answer(204)]))  # type: ignore[arg-type]
+    server.on("POST", STORAGE, *(handlers or [answer(204)]))
     return params
 
 
@@ -310,7 +310,7 @@ async def test_bad_input_fails_before_anything_is_sent(
 ) -> None:
     _storage(server)
     with pytest.raises(InvalidRequestError, match=message):
-        await pachca.files.upload(source, name=name)  # type: ignore[arg-type]
+        await pachca.files.upload(source, name=name)
     assert server.seen == []
 
 
