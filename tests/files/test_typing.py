@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,12 @@ async def main(pachca: PachcaClient, data: bytes) -> Message:
 def test_uploads_type_check_strictly(tmp_path: Path) -> None:
     usage = tmp_path / "usage.py"
     usage.write_text(USAGE, encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    files_section = readme.split("\n## Files\n", 1)[1].split("\n## ", 1)[0]
+    snippets = tmp_path / "readme_files.py"
+    snippets.write_text("\n".join(re.findall(r"```python\n(.*?)```", files_section, re.S)))
     checked = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(usage)],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(usage), str(snippets)],
         cwd=ROOT,
         capture_output=True,
         text=True,
