@@ -27,22 +27,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bench.fixtures import upload_params
 from pachca_async import PachcaClient
 
 MIB = 1024 * 1024
 RSS_LIMIT_MIB = 32.0
 THROUGHPUT_SHARE = 0.8
 STORAGE = "/storage/direct_upload"
-FIELDS = {
-    "Content-Disposition": "attachment",
-    "acl": "private",
-    "policy": "eyJleHBpcmF0aW9uIjoiMjAzMC0wMS0wMVQwMDowMDowMFoifQ==",
-    "x-amz-credential": "286471_server/20211122/kz-6x/s3/aws4_request",
-    "x-amz-algorithm": "AWS4-HMAC-SHA256",
-    "x-amz-date": "20211122T065734Z",
-    "x-amz-signature": "87e8f3ba4083c937c0e891d7a11",
-    "key": "attaches/files/93746/bench/${filename}",
-}
 
 
 # -- the server process ---------------------------------------------------------------------
@@ -53,7 +44,7 @@ def serve(ready: Connection) -> None:
 
     async def uploads(request: web.Request) -> web.Response:
         url = f"http://127.0.0.1:{request.url.port}{STORAGE}"
-        return web.json_response({**FIELDS, "direct_url": url}, status=201)
+        return web.json_response(upload_params(url), status=201)
 
     async def storage(request: web.Request) -> web.Response:
         received = 0

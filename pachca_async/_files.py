@@ -125,7 +125,7 @@ def describe(
     if not name:
         name = "file" + ((content_type and mimetypes.guess_extension(content_type)) or "")
     content_type = content_type or mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE
-    if any(ord(c) < 32 or ord(c) == 127 for c in content_type):
+    if has_control_characters(content_type):
         raise InvalidRequestError(f"content_type {content_type!r} has control characters")
     if isinstance(source, bytes | bytearray | memoryview):
         return _from_bytes(bytes(source), name, content_type)
@@ -139,6 +139,10 @@ def describe(
         f"cannot send {type(source).__name__} as a file: pass a path, bytes, a binary file "
         "object or an async iterator of bytes"
     )
+
+
+def has_control_characters(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def _source_name(source: FileSource) -> str | None:

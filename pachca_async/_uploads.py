@@ -13,7 +13,14 @@ from typing import Any
 from ._convert import loads
 from ._decode import storage_error
 from ._exceptions import InvalidRequestError, UploadError
-from ._files import FileContent, MultipartBody, Progress, describe, with_size
+from ._files import (
+    FileContent,
+    MultipartBody,
+    Progress,
+    describe,
+    has_control_characters,
+    with_size,
+)
 from ._generated.models import (
     Button,
     FileType,
@@ -87,7 +94,8 @@ class Files(FilesService):
                 nothing was sent.
             UploadError: The storage refused the file (`code` and `storage_message` say why).
         """
-        return await self._upload(_content(source, name, content_type, size), progress)
+        content = describe(source, name=name, content_type=content_type, size=size)
+        return await self._upload(_key_safe(content), progress)
 
     async def send_message(
         self,
@@ -115,7 +123,7 @@ class Files(FilesService):
         Every file is checked before the first is uploaded; files already uploaded (what
         `upload` returns) are attached as they are.
         """
-        contents = [f if isinstance(f, Attachment) else _content(f) for f in files]
+        contents = [f if isinstance(f, Attachment) else _key_safe(describe(f)) for f in files]
         attached = [c if isinstance(c, Attachment) else await self._upload(c) for c in contents]
         return await self._call(
             CREATE_MESSAGE,
@@ -175,19 +183,12 @@ class Files(FilesService):
         return params, fields
 
 
-def _content(
-    source: FileInput,
-    name: str | None = None,
-    content_type: str | None = None,
-    size: int | None = None,
-) -> FileContent:
-    """The file, with a name that can stand in for `${filename}` in a storage key."""
-    content = describe(source, name=name, content_type=content_type, size=size)
-    bad = content.name in {".", ".."} or FILENAME in content.name
-    if bad or any(c == "/" or ord(c) < 32 or ord(c) == 127 for c in content.name):
+def _key_safe(content: FileContent) -> FileContent:
+    """The file, if its name can stand in for `${filename}` in a storage key."""
+    name = content.name
+    if name in {".", ".."} or "/" in name or FILENAME in name or has_control_characters(name):
         raise InvalidRequestError(
-            f"{content.name!r} cannot be a file name in Pachca: no '/', control characters "
-            f"or {FILENAME!r}"
+            f"{name!r} cannot be a file name in Pachca: no '/', control characters or {FILENAME!r}"
         )
     return content
 

@@ -16,7 +16,7 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from multidict import CIMultiDictProxy
 
-from bench.fixtures import rich_message
+from bench import fixtures
 
 TOKEN = "secret-token-7f3a"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -124,23 +124,16 @@ def s3_error(status: int, code: str, message: str) -> Handler:
 
 
 def upload_params(storage_url: str, key: str | None = None, **extra: str) -> dict[str, str]:
-    """What `POST /uploads` hands out, pointing at `storage_url`."""
-    return {
-        "Content-Disposition": "attachment",
-        "acl": "private",
-        "policy": "eyJleHBpcmF0aW9uIjoiMjAzMC0wMS0wMVQwMDowMDowMFoifQ==",
-        "x-amz-credential": "286471_server/20211122/kz-6x/s3/aws4_request",
-        "x-amz-algorithm": "AWS4-HMAC-SHA256",
-        "x-amz-date": "20211122T065734Z",
-        "x-amz-signature": "87e8f3ba4083c937c0e891d7a11",
-        "key": key or f"attaches/files/93746/{uuid.uuid4()}/${{filename}}",
-        **extra,
-        "direct_url": storage_url,
-    }
+    """What `POST /uploads` hands out (with `extra` fields before `direct_url`), for a fresh key."""
+    params = fixtures.upload_params(
+        storage_url, key or f"attaches/files/93746/{uuid.uuid4()}/${{filename}}"
+    )
+    direct_url = params.pop("direct_url")
+    return {**params, **extra, "direct_url": direct_url}
 
 
 def message_answer(status: int = 201) -> Handler:
-    return answer(status, {"data": rich_message(0)})
+    return answer(status, {"data": fixtures.rich_message(0)})
 
 
 def parse_form(content_type: str, body: bytes) -> list[Part]:
