@@ -77,8 +77,8 @@ class FileContent:
         """The content from its first byte; exactly `size` bytes when the size is known."""
         if self._read_once and not self.rereadable:
             raise InvalidRequestError(
-                f"{self.name}: a one-shot stream cannot be sent twice; pass a path, bytes or "
-                "a seekable file to allow that"
+                f"{self.name}: a stream read as it is sent cannot be sent twice; pass a path, "
+                "bytes, a seekable file, or (for an upload) the stream without `size`"
             )
         self._read_once = True
         return self._checked(self._read())
@@ -128,7 +128,7 @@ def describe(
     if has_control_characters(content_type):
         raise InvalidRequestError(f"content_type {content_type!r} has control characters")
     if isinstance(source, bytes | bytearray | memoryview):
-        return _from_bytes(bytes(source), name, content_type)
+        return _from_bytes(memoryview(source).cast("B"), name, content_type)
     if isinstance(source, str | os.PathLike):
         return _from_path(Path(source), name, content_type)
     if isinstance(source, AsyncIterable):
@@ -152,10 +152,10 @@ def _source_name(source: FileSource) -> str | None:
     return Path(name).name if isinstance(name, str) else None
 
 
-def _from_bytes(data: bytes, name: str, content_type: str) -> FileContent:
+def _from_bytes(data: memoryview, name: str, content_type: str) -> FileContent:
     async def read() -> AsyncIterator[bytes]:
         for start in range(0, len(data), CHUNK):
-            yield data[start : start + CHUNK]
+            yield bytes(data[start : start + CHUNK])  # a chunk's copy, never the whole
 
     return FileContent(name, content_type, len(data), read, rereadable=True)
 

@@ -11,7 +11,7 @@ answer's body to the sink chunk by chunk instead of holding it in memory (downlo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
@@ -26,9 +26,8 @@ from ._files import CHUNK, MultipartBody
 if TYPE_CHECKING:
     from ._operation import Operation
 
-Body = (
-    bytes | MultipartBody | aiohttp.FormData | aiohttp.MultipartWriter | AsyncIterable[bytes] | None
-)
+Body = bytes | MultipartBody | AsyncIterable[bytes] | None
+"""JSON bytes, a streamed form, or any other stream of bytes (never sent twice)."""
 
 
 class Sink(Protocol):
@@ -212,7 +211,7 @@ class _Drain:
         async for chunk in response.content.iter_chunked(CHUNK):
             await self._call(self.sink.write(chunk))
 
-    async def _call(self, step: Any) -> None:
+    async def _call(self, step: Awaitable[None]) -> None:
         try:
             await step
         except Exception as error:
@@ -221,7 +220,7 @@ class _Drain:
 
 
 def _connection_error(request: Request, error: Exception) -> Exception:
-    """The typed error for a failed exchange; anything else is returned as it is."""
+    """The typed error for an exchange that failed on the network."""
     if isinstance(error, aiohttp.ConnectionTimeoutError):
         return ConnectError(f"timed out connecting to {_host(request)}")
     if isinstance(error, TimeoutError):

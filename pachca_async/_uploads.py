@@ -39,8 +39,9 @@ FILENAME = "${filename}"
 
 STORE_FILE = storage_operation("files.upload", "POST")
 ONE_SHOT = (
-    "the upload parameters may have expired, and a one-shot stream cannot be sent again: "
-    "pass a path, bytes or a seekable file to let the SDK retry with fresh ones"
+    "the upload parameters may have expired, and a stream sent as it is read cannot be sent "
+    "again: pass a path, bytes, a seekable file, or the stream without `size`, to let the SDK "
+    "retry with fresh parameters"
 )
 
 Attachment = MessageCreateRequestMessageFilesItem

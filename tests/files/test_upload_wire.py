@@ -87,10 +87,13 @@ async def test_nothing_of_the_caller_reaches_the_storage(server: FakeServer) -> 
 
 async def test_known_sizes_send_content_length(server: FakeServer, pachca: PachcaClient) -> None:
     _storage(server)
-    await pachca.files.upload(b"x" * 1000, name="a.bin")
+    name = 'Отчёт "Q3".pdf'
+    uploaded = await pachca.files.upload(b"x" * 1000, name=name)
     seen = server.requests("POST", STORAGE)[0]
     assert int(seen.headers["Content-Length"]) == len(seen.body)
     assert "Transfer-Encoding" not in seen.headers
+    assert seen.form[-1].filename == "Отчёт %22Q3%22.pdf"  # quoted as browsers do
+    assert uploaded.key.endswith("/" + name)
 
 
 async def test_stream_of_unknown_size_is_measured_first(
@@ -178,7 +181,7 @@ async def test_a_storage_error_without_xml_still_says_the_status(
     assert "502" in str(caught.value)
 
 
-@pytest.mark.parametrize("kind", ["path", "bytes", "seekable file"])
+@pytest.mark.parametrize("kind", ["path", "bytes", "seekable file", "stream of unknown size"])
 async def test_expired_parameters_are_refreshed_once(
     kind: str, tmp_path: Path, server: FakeServer, pachca: PachcaClient
 ) -> None:
@@ -192,7 +195,12 @@ async def test_expired_parameters_are_refreshed_once(
     path.write_bytes(data)
     handle = io.BytesIO(b"header" + data)
     handle.seek(6)  # a file object is sent from where it stands
-    source = {"path": path, "bytes": data, "seekable file": handle}[kind]
+    source = {
+        "path": path,
+        "bytes": data,
+        "seekable file": handle,
+        "stream of unknown size": _stream(data[:1000], data[1000:]),  # copied, so re-readable
+    }[kind]
     seen: list[tuple[int, int | None]] = []
 
     uploaded = await pachca.files.upload(
@@ -225,7 +233,7 @@ async def test_a_one_shot_stream_is_not_sent_again(
 ) -> None:
     _storage(server, s3_error(403, "AccessDenied", "Policy expired."), answer(204))
     stream = InputFile(_stream(b"abc", b"def"), name="a.bin", size=6)
-    with pytest.raises(UploadError, match="one-shot stream cannot be sent again") as caught:
+    with pytest.raises(UploadError, match="cannot be sent again") as caught:
         await pachca.files.upload(stream)
     assert caught.value.code == "AccessDenied"
     assert len(server.requests("POST", "/uploads")) == 1
@@ -276,7 +284,10 @@ async def test_connection_dropped_mid_upload(
         with pytest.raises(APIConnectionError, match=r"POST /storage/direct_upload"):
             await pachca.files.upload(handle)
         assert not handle.closed  # the caller's file is the caller's to close
-    assert len(server.requests("POST", STORAGE)) == 1  # a POST is not repeated from the middle
+    with pytest.raises(APIConnectionError):
+        await pachca.files.upload(path)  # the file the SDK opened is closed (no ResourceWarning)
+    # one attempt per call: a POST is not repeated from the middle
+    assert len(server.requests("POST", STORAGE)) == 2
 
 
 async def test_uploads_call_fails_with_the_api_error(
