@@ -71,6 +71,8 @@ class _FileSink:
     """
 
     def __init__(self, target: Path, progress: Progress | None) -> None:
+        if target.is_dir():
+            raise InvalidRequestError(f"cannot write {target}: it is a folder")
         self.target = target
         self.progress = progress
         self.received = 0

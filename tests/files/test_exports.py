@@ -157,4 +157,6 @@ async def test_an_unwritable_target_fails_before_any_request(
 ) -> None:
     with pytest.raises(InvalidRequestError, match="cannot write"):
         await pachca.chats.save_export(22322, tmp_path / "missing" / "export.zip")
+    with pytest.raises(InvalidRequestError, match="it is a folder"):
+        await pachca.chats.save_export(22322, tmp_path)
     assert server.seen == []

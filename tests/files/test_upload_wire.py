@@ -85,6 +85,14 @@ async def test_nothing_of_the_caller_reaches_the_storage(server: FakeServer) -> 
         assert b"s3cr3t" not in wire
 
 
+async def test_copies_with_other_options_upload_too(
+    server: FakeServer, pachca: PachcaClient
+) -> None:
+    _storage(server)
+    uploaded = await pachca.with_options(timeout=5).files.upload(b"abc", name="a.txt")
+    assert uploaded.size == 3
+
+
 async def test_known_sizes_send_content_length(server: FakeServer, pachca: PachcaClient) -> None:
     _storage(server)
     name = 'Отчёт "Q3".pdf'
