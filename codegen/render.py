@@ -73,6 +73,8 @@ class ModelView:
     name: str
     description: str
     fields: list[FieldView]
+    base: str | None = None
+    """The model this one subclasses (`x-sdk-extends`); its fields are all declared again."""
 
 
 @dataclass
@@ -297,8 +299,10 @@ class ViewBuilder:
             if name in self.skipped or self._is_map(model):
                 continue
             description = text(model.description) or humanize(name)
-            views.append(ModelView(name, description, self._fields(model)))
-        return sorted(views, key=lambda v: v.name)
+            base = (model.data.model_extra or {}).get("x-sdk-extends")
+            views.append(ModelView(name, description, self._fields(model), base))
+        # A subclass right after its base: a class statement needs its base defined.
+        return sorted(views, key=lambda v: (v.base or v.name, v.base is not None, v.name))
 
     def _fields(self, model: ModelProperty) -> list[FieldView]:
         props = {text(p.name): p for p in _props(model)}

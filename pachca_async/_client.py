@@ -14,13 +14,15 @@ from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, TOKEN_ENV, Timeout
 from ._decode import decode
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
+from ._exports import Chats
 from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
 from ._operation import Operation
 from ._pagination import Page, Paginator
 from ._retry import RetryPolicy
-from ._transport import AiohttpTransport, Transport
+from ._transport import AiohttpTransport, Request, Response, Transport
 from ._types import UNSET, Unset
+from ._uploads import Files
 from ._version import __version__
 
 T = TypeVar("T")
@@ -31,6 +33,9 @@ USER_AGENT = f"pachca-async/{__version__}"
 
 class PachcaClient(Services):
     """An asyncio client for the Pachca API.
+
+    `files` and `chats` add hand-written helpers to the generated calls: `files.upload`,
+    `files.send_message` and `chats.save_export`.
 
     ```python
     async with PachcaClient("TOKEN") as pachca:
@@ -49,6 +54,9 @@ class PachcaClient(Services):
         proxy, ssl: Passed to aiohttp for every request.
         **session_options: Passed to the `ClientSession` the client makes (`connector`, ...).
     """
+
+    files: Files
+    chats: Chats
 
     def __init__(
         self,
@@ -90,6 +98,8 @@ class PachcaClient(Services):
             [*self._middlewares, retry_requests(retry), log_requests], self._transport
         )
         Services.__init__(self, self)
+        self.files = Files(self)
+        self.chats = Chats(self)
 
     def with_options(
         self,
@@ -147,9 +157,18 @@ class PachcaClient(Services):
             await self._transport.close()
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
-        request = build_request(operation, arguments, self._target, self._timeout)
-        response = await self._handler(request)
-        return decode(request, response, now=self._retry.wall_clock())  # type: ignore[no-any-return]
+        request = self._build(operation, arguments)
+        return self._decode(request, await self._send(request))  # type: ignore[no-any-return]
+
+    def _build(self, operation: Operation[Any], arguments: dict[str, Any]) -> Request:
+        return build_request(operation, arguments, self._target, self._timeout)
+
+    async def _send(self, request: Request) -> Response:
+        """One request through the middlewares, retries and the transport."""
+        return await self._handler(request)
+
+    def _decode(self, request: Request, response: Response) -> Any:
+        return decode(request, response, now=self._retry.wall_clock())
 
     def _paginate(
         self,

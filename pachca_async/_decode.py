@@ -6,6 +6,8 @@ caller gets a typed `PachcaError`, never a `JSONDecodeError`, `KeyError` or `Typ
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from ._convert import loads, structure
@@ -14,6 +16,7 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
+    StorageError,
     error_class,
 )
 from ._generated.models import ApiErrorItem
@@ -21,6 +24,10 @@ from ._operation import Operation, ResultKind
 from ._pagination import Page
 from ._retry import parse_retry_after
 from ._transport import Request, Response
+
+_XML_FIELDS = {
+    name: re.compile(rf"<{name}>(.*?)</{name}>".encode(), re.DOTALL) for name in ("Code", "Message")
+}
 
 
 def decode(request: Request, response: Response, *, now: float) -> Any:
@@ -136,3 +143,29 @@ def _describe_item(item: Any) -> str:
     if isinstance(item, ApiErrorItem):
         return f"{item.key}: {item.message}" if item.key else item.message
     return str(item)
+
+
+def storage_error(
+    response: Response, cls: type[StorageError], what: str, *, hint: str | None = None
+) -> StorageError:
+    """The typed error for a refusal of the file storage, with the code and text of its XML.
+
+    S3-compatible storages answer `<Error><Code>...</Code><Message>...</Message></Error>`;
+    anything else still gives the status. `hint` says what the caller can do about it.
+    """
+    code, text = (_xml_field(response.body, name) for name in ("Code", "Message"))
+    detail = ": ".join(part for part in (code, text) if part) or "no details"
+    message = f"the file storage refused {what} with {response.status} {response.reason}"
+    return cls(
+        f"{message.rstrip()}: {detail}" + (f"; {hint}" if hint else ""),
+        status=response.status,
+        code=code,
+        storage_message=text,
+    )
+
+
+def _xml_field(body: bytes, name: str) -> str | None:
+    found = _XML_FIELDS[name].search(body[:65536])
+    if found is None:
+        return None
+    return html.unescape(found.group(1).decode("utf-8", "replace")).strip() or None

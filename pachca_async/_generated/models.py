@@ -1943,38 +1943,6 @@ class MessageCreateRequestMessage:
 
 
 @define(kw_only=True)
-class MessageCreateRequestMessageFilesItem:
-    """A file uploaded beforehand, attached by its storage key."""
-
-    key: str
-    """Storage key of the uploaded file, as produced by the file upload step."""
-
-    name: str
-    """File name shown to users. Its extension must match the one in `key`, or the request fails
-    with 422 and code `wrong_params`."""
-
-    file_type: FileType
-    """Kind of file."""
-
-    size: int
-    """File size in bytes, as shown to users."""
-
-    width: int | Unset = UNSET
-    """Image width in pixels; applies when `file_type` is `image`."""
-
-    height: int | Unset = UNSET
-    """Image height in pixels; applies when `file_type` is `image`."""
-
-    duration_ms: int | Unset = UNSET
-    """Length of the recording in milliseconds; required for voice messages (`file_type` is `voice`)
-    and ignored otherwise."""
-
-    waveform: str | Unset = UNSET
-    """Amplitude data used to draw the voice message; required for voice messages (`file_type` is
-    `voice`) and ignored otherwise."""
-
-
-@define(kw_only=True)
 class MessageThread:
     """Thread started from this message; `null` if there is none or the message itself lives in a
     thread."""
@@ -2031,6 +1999,38 @@ class MessageUpdateRequestMessageFilesItem:
     """Kind of file."""
 
     size: int | Unset = UNSET
+    """File size in bytes, as shown to users."""
+
+    width: int | Unset = UNSET
+    """Image width in pixels; applies when `file_type` is `image`."""
+
+    height: int | Unset = UNSET
+    """Image height in pixels; applies when `file_type` is `image`."""
+
+    duration_ms: int | Unset = UNSET
+    """Length of the recording in milliseconds; required for voice messages (`file_type` is `voice`)
+    and ignored otherwise."""
+
+    waveform: str | Unset = UNSET
+    """Amplitude data used to draw the voice message; required for voice messages (`file_type` is
+    `voice`) and ignored otherwise."""
+
+
+@define(kw_only=True)
+class MessageCreateRequestMessageFilesItem(MessageUpdateRequestMessageFilesItem):
+    """A file uploaded beforehand, attached by its storage key."""
+
+    key: str
+    """Storage key of the uploaded file, as produced by the file upload step."""
+
+    name: str
+    """File name shown to users. Its extension must match the one in `key`, or the request fails
+    with 422 and code `wrong_params`."""
+
+    file_type: FileType
+    """Kind of file."""
+
+    size: int
     """File size in bytes, as shown to users."""
 
     width: int | Unset = UNSET

@@ -192,3 +192,16 @@ def test_rejects_unresolvable_refs() -> None:
     assert (
         caught.value.pointer == "/paths/~1a/get/responses/200/content/application~1json/schema/$ref"
     )
+
+
+def test_new_message_files_extend_edited_message_files(fixed: dict[str, Any]) -> None:
+    create = schema(fixed, "MessageCreateRequest")["properties"]["message"]["properties"]
+    assert create["files"]["items"]["x-sdk-extends"] == "MessageUpdateRequestMessageFilesItem"
+
+
+def test_subtype_must_require_what_its_base_requires(spec: dict[str, Any]) -> None:
+    broken = copy.deepcopy(spec)
+    message = schema(broken, "MessageCreateRequest")["properties"]["message"]
+    message["properties"]["files"]["items"]["required"] = ["key"]
+    with pytest.raises(SpecError, match=r"cannot extend MessageUpdateRequestMessageFilesItem"):
+        normalize(broken)
