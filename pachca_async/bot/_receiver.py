@@ -195,6 +195,11 @@ class WebhookReceiver:
         finally:
             await runner.cleanup()
 
+    async def join(self) -> None:
+        """Wait until no handler is running (deliveries are still accepted meanwhile)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def close(self) -> None:
         """Refuse new deliveries (503) and wait for running handlers (cancelled after the
         shutdown timeout)."""

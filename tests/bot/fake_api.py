@@ -12,7 +12,19 @@ import aiohttp
 from aiohttp import web
 
 from pachca_async import PachcaClient
-from pachca_async.webhooks import SIGNATURE_HEADER, signature
+from pachca_async.webhooks import (
+    SIGNATURE_HEADER,
+    ButtonWebhookPayload,
+    ChatMemberWebhookPayload,
+    CompanyMemberWebhookPayload,
+    ExportReadyPayload,
+    LinkSharedWebhookPayload,
+    MessageWebhookPayload,
+    ReactionWebhookPayload,
+    VideoCallWebhookPayload,
+    ViewSubmitWebhookPayload,
+    signature,
+)
 
 BOT_ID = 1000
 SECRET = "test-signing-secret"
@@ -41,7 +53,9 @@ def message(
     }
 
 
-def click(data: str, *, trigger_id: str = "trig-1", user_id: int = 7, chat_id: int = 55) -> dict[str, Any]:
+def click(
+    data: str, *, trigger_id: str = "trig-1", user_id: int = 7, chat_id: int = 55
+) -> dict[str, Any]:
     return {
         "type": "button",
         "event": "click",
@@ -78,6 +92,79 @@ def link_shared(*urls: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         "created_at": STAMP,
         "webhook_timestamp": 1_700_000_000,
     }
+
+
+# One payload of every documented kind, with the model it parses into.
+SAMPLES: list[tuple[dict[str, Any], type[Any]]] = [
+    (message("hi"), MessageWebhookPayload),
+    ({**message("edited"), "event": "update", "changed_at": STAMP}, MessageWebhookPayload),
+    ({**message(""), "event": "delete"}, MessageWebhookPayload),
+    (
+        {
+            "type": "reaction",
+            "event": "new",
+            "chat_id": None,
+            "message_id": 1,
+            "code": "👍",
+            "name": "thumbsup",
+            "user_id": 2,
+            "created_at": STAMP,
+            "webhook_timestamp": 1,
+        },
+        ReactionWebhookPayload,
+    ),
+    (click("vote:yes"), ButtonWebhookPayload),
+    (submit("feedback", {"score": "5", "tags": ["a"]}), ViewSubmitWebhookPayload),
+    (
+        {
+            "type": "chat_member",
+            "event": "add",
+            "chat_id": 1,
+            "thread_id": None,
+            "user_ids": [2, 3],
+            "created_at": STAMP,
+            "webhook_timestamp": 1,
+        },
+        ChatMemberWebhookPayload,
+    ),
+    (
+        {
+            "type": "company_member",
+            "event": "suspend",
+            "user_ids": [2],
+            "created_at": STAMP,
+            "webhook_timestamp": 1,
+        },
+        CompanyMemberWebhookPayload,
+    ),
+    (link_shared("https://example.com/a"), LinkSharedWebhookPayload),
+    (
+        {
+            "type": "video_call",
+            "event": "recording_ready",
+            "video_room_id": 9,
+            "chat_id": 1,
+            "owner_id": 2,
+            "thread": None,
+            "duration": 900,
+            "recording_id": 4,
+            "file_id": None,
+            "url": "https://api.pachca.com/files/1",
+            "size": 10,
+            "webhook_timestamp": 1,
+        },
+        VideoCallWebhookPayload,
+    ),
+    (
+        {
+            "type": "export",
+            "event": "ready",
+            "export_id": 22322,
+            "created_at": "2025-03-20T12:33:58Z",
+        },
+        ExportReadyPayload,
+    ),
+]
 
 
 def signed(payload: dict[str, Any], *, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
@@ -194,7 +281,7 @@ class FakePachca:
             status = self.fail_reads.pop(0)
             headers = {"Retry-After": "3"} if status == 429 else {}
             return web.json_response({"errors": []}, status=status, headers=headers)
-        entries = sorted(self.history, key=lambda e: (e["created_at"], e["id"]))
+        entries = sorted(self.history, key=lambda e: (e["created_at"], e.get("id", "")))
         if self.newest_first:
             entries.reverse()
         limit = int(request.query.get("limit", "50"))
@@ -215,7 +302,7 @@ class FakePachca:
         entry_id = request.match_info["id"]
         self.calls.append((request.method, request.path, None))
         before = len(self.history)
-        self.history = [e for e in self.history if e["id"] != entry_id]
+        self.history = [e for e in self.history if e.get("id") != entry_id]
         if len(self.history) == before:
             return web.json_response({"errors": []}, status=404)
         self.deleted.append(entry_id)
