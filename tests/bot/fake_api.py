@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
+import attrs
 from aiohttp import web
 
 from pachca_async import PachcaClient
+from pachca_async.bot import Dispatcher, WebhookReceiver
 from pachca_async.webhooks import (
     SIGNATURE_HEADER,
     ButtonWebhookPayload,
@@ -189,6 +192,8 @@ class FakePachca:
         self.deleted: list[str] = []
         self.get_times: list[float] = []
         self.fail_reads: list[int] = []
+        self.stored: dict[str, bytes] = {}
+        """Files uploaded to the (fake) file storage, by the name they were sent with."""
         self.on_call: Callable[[str, str, Any], None] | None = None
         self._ids = itertools.count(500)
         self._runner: web.AppRunner | None = None
@@ -202,6 +207,8 @@ class FakePachca:
         app.router.add_post("/views/open", self._open_view)
         app.router.add_get("/webhooks/events", self._history)
         app.router.add_delete("/webhooks/events/{id}", self._delete_event)
+        app.router.add_post("/uploads", self._upload_params)
+        app.router.add_post("/storage", self._store)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -298,6 +305,28 @@ class FakePachca:
         }
         return web.json_response({"data": page, "meta": meta})
 
+    async def _upload_params(self, request: web.Request) -> web.Response:
+        self.calls.append((request.method, request.path, None))
+        params = {
+            "Content-Disposition": "attachment",
+            "acl": "private",
+            "policy": "policy",
+            "x-amz-credential": "credential",
+            "x-amz-algorithm": "AWS4-HMAC-SHA256",
+            "x-amz-date": "20250515T143000Z",
+            "x-amz-signature": "signature",
+            "key": f"attaches/files/1/{next(self._ids)}/${{filename}}",
+            "direct_url": f"{self.base_url}/storage",
+        }
+        return web.json_response(params, status=201)
+
+    async def _store(self, request: web.Request) -> web.Response:
+        self.calls.append((request.method, request.path, None))
+        async for part in await request.multipart():
+            if getattr(part, "name", None) == "file":
+                self.stored[part.filename or ""] = await part.read()  # type: ignore[union-attr]
+        return web.Response(status=204)
+
     async def _delete_event(self, request: web.Request) -> web.Response:
         entry_id = request.match_info["id"]
         self.calls.append((request.method, request.path, None))
@@ -324,3 +353,46 @@ async def deliver(
 ) -> tuple[int, str]:
     async with session.post(url, data=body, headers=headers) as response:
         return response.status, await response.text()
+
+
+NOW = 1_700_000_000
+"""The wall clock of the receivers in `running()` (matching the payloads' `webhook_timestamp`)."""
+
+
+@attrs.define
+class Bot:
+    fake: FakePachca
+    pachca: PachcaClient
+    receiver: WebhookReceiver
+    runner: web.AppRunner
+    url: str
+    session: aiohttp.ClientSession
+
+    async def send(self, payload: dict[str, Any], **options: Any) -> tuple[int, str]:
+        return await deliver(self.session, self.url + "/hook", *signed(payload, **options))
+
+    async def post(
+        self, body: bytes, headers: dict[str, str], path: str = "/hook"
+    ) -> tuple[int, str]:
+        return await deliver(self.session, self.url + path, body, headers)
+
+
+@contextlib.asynccontextmanager
+async def running(dp: Dispatcher, **options: Any) -> AsyncIterator[Bot]:
+    fake = FakePachca()
+    await fake.start()
+    pachca = fake.client(max_retries=0)
+    receiver = WebhookReceiver(dp, pachca, secret=SECRET, wall_clock=lambda: NOW, **options)
+    app = web.Application()
+    receiver.mount(app, "/hook", export_path="/export-7f3a9c")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Bot(fake, pachca, receiver, runner, f"http://{host}:{port}", session)
+    finally:
+        await runner.cleanup()
+        await pachca.close()
+        await fake.close()

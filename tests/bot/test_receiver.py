@@ -4,16 +4,11 @@ repeated, oversized) deliveries over 127.0.0.1; timing cases run on the virtual 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-import attrs
 import pytest
-from aiohttp import web
 
 from pachca_async import PachcaClient
 from pachca_async.bot import Dispatcher, WebhookReceiver
@@ -28,48 +23,7 @@ from pachca_async.webhooks import (
     signature,
 )
 
-from .fake_api import BOT_ID, SECRET, FakePachca, click, deliver, message, signed, submit
-
-NOW = 1_700_000_000
-
-
-@attrs.define
-class Bot:
-    fake: FakePachca
-    pachca: PachcaClient
-    receiver: WebhookReceiver
-    runner: web.AppRunner
-    url: str
-    session: aiohttp.ClientSession
-
-    async def send(self, payload: dict[str, Any], **options: Any) -> tuple[int, str]:
-        return await deliver(self.session, self.url + "/hook", *signed(payload, **options))
-
-    async def post(
-        self, body: bytes, headers: dict[str, str], path: str = "/hook"
-    ) -> tuple[int, str]:
-        return await deliver(self.session, self.url + path, body, headers)
-
-
-@contextlib.asynccontextmanager
-async def running(dp: Dispatcher, **options: Any) -> AsyncIterator[Bot]:
-    fake = FakePachca()
-    await fake.start()
-    pachca = fake.client(max_retries=0)
-    receiver = WebhookReceiver(dp, pachca, secret=SECRET, wall_clock=lambda: NOW, **options)
-    app = web.Application()
-    receiver.mount(app, "/hook", export_path="/export-7f3a9c")
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Bot(fake, pachca, receiver, runner, f"http://{host}:{port}", session)
-    finally:
-        await runner.cleanup()
-        await pachca.close()
-        await fake.close()
+from .fake_api import BOT_ID, NOW, SECRET, click, message, running, signed, submit
 
 
 def echo_dispatcher(seen: list[Any]) -> Dispatcher:
