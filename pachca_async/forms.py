@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from ._client import PachcaClient
 
 T = TypeVar("T")
+B = TypeVar("B")
 
 TRIGGER_LIFETIME = 3.0
 """Seconds a button click's `trigger_id` can open a form."""
@@ -104,7 +105,23 @@ def divider() -> ViewBlockDivider:
 
 
 # -- fields --------------------------------------------------------------------------------
-# `name` is the key of the field's value in the submission's `data`.
+# `name` is the key of the field's value in the submission's `data`; `required` fields must be
+# filled in; `hint` is grey text under the field (at most 2000 characters).
+
+
+def _field(
+    cls: Callable[..., B],
+    name: str,
+    label: str,
+    required: bool | None,
+    hint: str | None,
+    **rest: Any,
+) -> B:
+    """A checked field block; `None` arguments are left out."""
+    given = {key: _given(value) for key, value in rest.items()}
+    return _checked(
+        cls(name=name, label=label, required=_given(required), hint=_given(hint), **given)
+    )
 
 
 def text_input(
@@ -120,18 +137,17 @@ def text_input(
     hint: str | None = None,
 ) -> ViewBlockInput:
     """A text field; Pachca enforces `min_length`/`max_length` (0–3000) on what users type."""
-    return _checked(
-        ViewBlockInput(
-            name=name,
-            label=label,
-            placeholder=_given(placeholder),
-            multiline=_given(multiline),
-            initial_value=_given(initial_value),
-            min_length=_given(min_length),
-            max_length=_given(max_length),
-            required=_given(required),
-            hint=_given(hint),
-        )
+    return _field(
+        ViewBlockInput,
+        name,
+        label,
+        required,
+        hint,
+        placeholder=placeholder,
+        multiline=multiline,
+        initial_value=initial_value,
+        min_length=min_length,
+        max_length=max_length,
     )
 
 
@@ -150,8 +166,8 @@ OptionLike = Option | str
 """An `Option`, or a string used as both its text and its value."""
 
 
-def _option(item: OptionLike) -> Option:
-    return Option(item, item) if isinstance(item, str) else item
+def _options(items: Sequence[OptionLike]) -> list[Option]:
+    return [Option(item, item) if isinstance(item, str) else item for item in items]
 
 
 def select(
@@ -163,22 +179,14 @@ def select(
     hint: str | None = None,
 ) -> ViewBlockSelect:
     """A dropdown: at most 100 options, at most one selected; options have no description."""
-    items = [_option(o) for o in options]
-    for index, item in enumerate(items):
-        if item.description is not None:
+    choices = []
+    for index, o in enumerate(_options(options)):
+        if o.description is not None:
             fail(f"select {name!r} options[{index}]", "select options have no description")
-    return _checked(
-        ViewBlockSelect(
-            name=name,
-            label=label,
-            options=[
-                ViewBlockSelectOption(text=o.text, value=o.value, selected=o.selected or UNSET)
-                for o in items
-            ],
-            required=_given(required),
-            hint=_given(hint),
+        choices.append(
+            ViewBlockSelectOption(text=o.text, value=o.value, selected=o.selected or UNSET)
         )
-    )
+    return _field(ViewBlockSelect, name, label, required, hint, options=choices)
 
 
 def radio(
@@ -190,23 +198,16 @@ def radio(
     hint: str | None = None,
 ) -> ViewBlockRadio:
     """Radio buttons: at most 10 options, at most one selected."""
-    return _checked(
-        ViewBlockRadio(
-            name=name,
-            label=label,
-            options=[
-                ViewBlockSelectableOption(
-                    text=o.text,
-                    value=o.value,
-                    description=_given(o.description),
-                    selected=o.selected or UNSET,
-                )
-                for o in map(_option, options)
-            ],
-            required=_given(required),
-            hint=_given(hint),
+    choices = [
+        ViewBlockSelectableOption(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            selected=o.selected or UNSET,
         )
-    )
+        for o in _options(options)
+    ]
+    return _field(ViewBlockRadio, name, label, required, hint, options=choices)
 
 
 def checkbox(
@@ -218,23 +219,16 @@ def checkbox(
     hint: str | None = None,
 ) -> ViewBlockCheckbox:
     """Checkboxes: at most 10; the submission carries the list of checked values."""
-    return _checked(
-        ViewBlockCheckbox(
-            name=name,
-            label=label,
-            options=[
-                ViewBlockCheckboxOption(
-                    text=o.text,
-                    value=o.value,
-                    description=_given(o.description),
-                    checked=o.selected or UNSET,
-                )
-                for o in map(_option, options)
-            ],
-            required=_given(required),
-            hint=_given(hint),
+    choices = [
+        ViewBlockCheckboxOption(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            checked=o.selected or UNSET,
         )
-    )
+        for o in _options(options)
+    ]
+    return _field(ViewBlockCheckbox, name, label, required, hint, options=choices)
 
 
 def date_picker(
@@ -246,15 +240,8 @@ def date_picker(
     hint: str | None = None,
 ) -> ViewBlockDate:
     """A date field; `initial` is a date or `YYYY-MM-DD`. The submission carries `YYYY-MM-DD`."""
-    return _checked(
-        ViewBlockDate(
-            name=name,
-            label=label,
-            initial_date=_given(_date(initial, f"date_picker {name!r}.initial")),
-            required=_given(required),
-            hint=_given(hint),
-        )
-    )
+    day = _date(initial, f"date_picker {name!r}.initial")
+    return _field(ViewBlockDate, name, label, required, hint, initial_date=day)
 
 
 def _date(value: datetime.date | str | None, where: str) -> datetime.date | None:
@@ -277,15 +264,7 @@ def time_picker(
     """A time field; `initial` is a time or `HH:mm`. The submission carries `HH:mm`."""
     if isinstance(initial, datetime.time):
         initial = initial.strftime("%H:%M")
-    return _checked(
-        ViewBlockTime(
-            name=name,
-            label=label,
-            initial_time=_given(initial),
-            required=_given(required),
-            hint=_given(hint),
-        )
-    )
+    return _field(ViewBlockTime, name, label, required, hint, initial_time=initial)
 
 
 def file_input(
@@ -301,15 +280,9 @@ def file_input(
 
     The submission carries a list of `{name, size, url}`; the URLs live for one hour.
     """
-    return _checked(
-        ViewBlockFileInput(
-            name=name,
-            label=label,
-            filetypes=UNSET if filetypes is None else list(filetypes),
-            max_files=_given(max_files),
-            required=_given(required),
-            hint=_given(hint),
-        )
+    types = None if filetypes is None else list(filetypes)
+    return _field(
+        ViewBlockFileInput, name, label, required, hint, filetypes=types, max_files=max_files
     )
 
 

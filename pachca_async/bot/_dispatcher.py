@@ -45,7 +45,7 @@ from ..webhooks import (
     WebhookPayload,
 )
 from ._callable import CallableObject
-from ._filters import FilterLike
+from ._filters import FilterLike, check_all
 from ._lifecycle import stop_on_signals, until
 
 if TYPE_CHECKING:
@@ -114,14 +114,7 @@ class HandlerObject:
 
     async def match(self, event: Any, data: Mapping[str, Any]) -> dict[str, Any] | None:
         """The context the filters add, or `None` when one of them says no."""
-        extra: dict[str, Any] = {}
-        for check in self.filters:
-            result = await check(event, {**data, **extra})
-            if not result:
-                return None
-            if isinstance(result, Mapping):
-                extra.update(result)
-        return extra
+        return await check_all(self.filters, event, data)
 
 
 class Observer:

@@ -9,7 +9,7 @@ combine: `Command("start") | Regex("^hi")`, `FromChat(1) & ~FromUser(2)`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -47,19 +47,28 @@ class Filter:
         return _Not(self)
 
 
+async def check_all(
+    filters: Sequence[CallableObject], event: Any, data: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What `filters` add to the context when all pass (each sees what earlier ones added),
+    or `None` as soon as one says no."""
+    extra: dict[str, Any] = {}
+    for check in filters:
+        result = await check(event, {**data, **extra})
+        if not result:
+            return None
+        if isinstance(result, Mapping):
+            extra.update(result)
+    return extra
+
+
 class _All(Filter):
     def __init__(self, filters: tuple[FilterLike, ...]) -> None:
         self.filters = [CallableObject(f) for f in filters]
 
     async def __call__(self, event: Any, **data: Any) -> FilterResult:
-        extra: dict[str, Any] = {}
-        for check in self.filters:
-            result = await check(event, {**data, **extra})
-            if not result:
-                return False
-            if isinstance(result, Mapping):
-                extra.update(result)
-        return extra or True
+        extra = await check_all(self.filters, event, data)
+        return False if extra is None else (extra or True)
 
 
 class _Any(Filter):
