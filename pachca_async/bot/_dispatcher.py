@@ -313,9 +313,10 @@ class Dispatcher(Router):
         """Handle events read from the bot's event history until stopped; no public URL needed.
 
         Events run one at a time, oldest first; each is deleted from the history (unless
-        `delete=False`) once its handler finished. `options` go to `EventPoller` (`interval`,
-        `watermark`, `on_watermark`, ...). Stops on SIGINT/SIGTERM or `stop_polling()`, after
-        the running handler finished.
+        `delete=False`) once its handler finished, also when it raised (the error is logged;
+        like an answered webhook, the event is not repeated). `options` go to `EventPoller`
+        (`interval`, `watermark`, `on_watermark`, ...). Stops on SIGINT/SIGTERM or
+        `stop_polling()`, after the running handler finished.
         """
         from ._polling import EventPoller
 

@@ -220,10 +220,10 @@ class EventPoller:
         position = Watermark(created_at, entry_id)
         if self._watermark is None or position > self._watermark:
             self._watermark = position
-            self._forget_old()
+            self._forget_before(position.created_at - datetime.timedelta(seconds=GRACE))
         if self.delete:
             await self._delete(entry_id)
-        if self._on_watermark is not None and self._watermark is not None:
+        if self._on_watermark is not None:
             outcome = self._on_watermark(self._watermark)
             if outcome is not None:
                 await outcome
@@ -238,9 +238,7 @@ class EventPoller:
             and entry.created_at < self._watermark.created_at - datetime.timedelta(seconds=GRACE)
         )
 
-    def _forget_old(self) -> None:
-        assert self._watermark is not None
-        horizon = self._watermark.created_at - datetime.timedelta(seconds=GRACE)
+    def _forget_before(self, horizon: datetime.datetime) -> None:
         for entry_id in [i for i, at in self._seen.items() if at < horizon]:
             del self._seen[entry_id]
 

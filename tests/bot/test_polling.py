@@ -262,3 +262,22 @@ def test_form_errors_cannot_be_answered_from_polling(caplog: pytest.LogCaptureFi
 def test_poller_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="page_size"):
         EventPoller(PachcaClient("t"), page_size=51)
+
+
+def test_an_entry_recorded_late_but_close_to_the_watermark_is_still_handled() -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.history = [entry("a", at(0), message("a")), entry("b", at(10), message("b"))]
+        dp = recording(seen)
+        task = asyncio.create_task(
+            dp.start_polling(pachca, delete=False, handle_signals=False, wall_clock=lambda: 0.0)
+        )
+        await asyncio.sleep(3)
+        fake.history.append(entry("late", at(5), message("late")))  # older than "b"
+        await asyncio.sleep(3)
+        dp.stop_polling()
+        await task
+
+    with_api(scenario)
+    assert seen == ["a", "b", "late"]
