@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiohttp
+from yarl import URL
 
 from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, TOKEN_ENV, Timeout
 from ._decode import decode
@@ -78,6 +79,7 @@ class PachcaClient(Services):
             raise InvalidRequestError(f"PachcaClient needs a token: pass one or set {TOKEN_ENV}")
         if transport is not None and (session is not None or session_options):
             raise InvalidRequestError("pass either `transport` or aiohttp session settings")
+        _check_base_url(base_url)
         public = {"User-Agent": USER_AGENT}
         self._target = Target(
             base_url=base_url,
@@ -182,6 +184,15 @@ class PachcaClient(Services):
 
         start = arguments.get("cursor", UNSET)
         return Paginator(fetch, cursor=None if start is UNSET else start, max_items=max_items)
+
+
+def _check_base_url(base_url: str) -> None:
+    try:
+        url = URL(base_url)
+    except (TypeError, ValueError):
+        url = URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidRequestError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
 
 
 def _policy(retry: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:

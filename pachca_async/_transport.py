@@ -39,7 +39,8 @@ class Sink(Protocol):
     async def write(self, chunk: bytes) -> None: ...
 
 
-def _redacted(headers: Mapping[str, str]) -> str:
+def redacted(headers: Mapping[str, str]) -> str:
+    """A repr of `headers` with the token hidden."""
     shown = {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
     return repr(shown)
 
@@ -54,7 +55,7 @@ class Request:
     arguments: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     """The caller's arguments by keyword (rate limiting reads the chat from them)."""
     params: tuple[tuple[str, str], ...] = ()
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redacted)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=redacted)
     body: Body = attrs.field(default=None, repr=False)
     timeout: Timeout = attrs.field(factory=Timeout)
     sink: Sink | None = attrs.field(default=None, repr=False)
