@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, get_origin
+
+from yarl import URL
 
 from ._convert import loads, structure
 from ._exceptions import (
@@ -47,13 +49,11 @@ def decode(request: Request, response: Response, *, now: float) -> Any:
         location = response.headers.get("Location")
         if not location:
             raise _decode_error(request, response, "the answer has no Location header")
-        return location
+        return str(URL(request.url).join(URL(location)))  # a relative one is legal HTTP
     try:
         document = loads(response.body)
     except ValueError:
         raise _decode_error(request, response, "the body is not JSON") from None
-    if document is None and result.nullable:
-        return None
     try:
         return _typed(operation, document)
     except Exception as error:  # any shape mismatch: KeyError, TypeError, ValueError, ...
@@ -63,7 +63,13 @@ def decode(request: Request, response: Response, *, now: float) -> Any:
 
 def _typed(operation: Operation[Any], document: Any) -> Any:
     result = operation.result
+    if document is None and result.nullable:  # the spec's literal `null`
+        return None
     value = document["data"] if result.envelope else document
+    if value is None and result.nullable:  # `{"data": null}` means the same
+        return None
+    if get_origin(result.type) is list and not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
     if operation.pagination is None:
         return structure(value, result.type)
     meta = document.get("meta") or {}
@@ -132,9 +138,14 @@ def status_error(request: Request, response: Response, *, now: float) -> APIStat
 
 
 def _error_item(item: Any) -> Any:
-    """An `ApiErrorItem`, or the raw value when it does not have that shape."""
+    """An `ApiErrorItem`, or the raw value when it does not have that shape.
+
+    `value` and `payload` are nullable, so an item that leaves them out still parses.
+    """
+    if not isinstance(item, dict):
+        return item
     try:
-        return structure(item, ApiErrorItem)
+        return structure({"value": None, "payload": None, **item}, ApiErrorItem)
     except Exception:
         return item
 

@@ -20,7 +20,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._config import Timeout
-from ._exceptions import APIConnectionError, APITimeoutError, ConnectError
+from ._exceptions import APIConnectionError, APITimeoutError, ConnectError, InvalidRequestError
 from ._files import CHUNK, MultipartBody
 
 if TYPE_CHECKING:
@@ -136,6 +136,8 @@ class AiohttpTransport:
         return anonymous
 
     async def send(self, request: Request) -> Response:
+        if self.session.closed:  # only a caller's session: ours is made anew
+            raise InvalidRequestError("the aiohttp session given to PachcaClient is closed")
         feed = _Feed(request.body) if isinstance(request.body, MultipartBody) else None
         sink = _Drain(request.sink) if request.sink is not None else None
         try:
@@ -226,6 +228,8 @@ def _connection_error(request: Request, error: Exception) -> Exception:
         return ConnectError(f"timed out connecting to {_host(request)}")
     if isinstance(error, TimeoutError):
         return APITimeoutError(f"no complete answer to {request.method} {request.path} in time")
+    if isinstance(error, aiohttp.InvalidURL):
+        return InvalidRequestError(f"cannot send to {request.url!r}: not a valid URL")
     if isinstance(error, aiohttp.ClientConnectorError):
         return ConnectError(f"cannot connect to {_host(request)}: {error.strerror}")
     return APIConnectionError(
