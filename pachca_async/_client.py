@@ -74,9 +74,7 @@ class PachcaClient(Services):
         ssl: Any = True,
         **session_options: Any,
     ) -> None:
-        token = token if token is not None else os.environ.get(TOKEN_ENV)
-        if not token:
-            raise InvalidRequestError(f"PachcaClient needs a token: pass one or set {TOKEN_ENV}")
+        token = _token(token)
         if transport is not None and (session is not None or session_options):
             raise InvalidRequestError("pass either `transport` or aiohttp session settings")
         _check_base_url(base_url)
@@ -184,6 +182,16 @@ class PachcaClient(Services):
 
         start = arguments.get("cursor", UNSET)
         return Paginator(fetch, cursor=None if start is UNSET else start, max_items=max_items)
+
+
+def _token(given: str | None) -> str:
+    """The token to send: given or from the environment, without the newline a file leaves."""
+    token = (given if given is not None else os.environ.get(TOKEN_ENV, "")).strip()
+    if not token:
+        raise InvalidRequestError(f"PachcaClient needs a token: pass one or set {TOKEN_ENV}")
+    if not token.isprintable() or any(c.isspace() for c in token):
+        raise InvalidRequestError("the token contains spaces or control characters")
+    return token
 
 
 def _check_base_url(base_url: str) -> None:

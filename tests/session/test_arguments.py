@@ -20,6 +20,7 @@ from pachca_async.models import (
     ViewBlockInput,
 )
 from tests.fake_pachca import TOKEN, FakePachca, Reply, chat, message, page, search_page, user
+from tests.session.conftest import NO_RETRIES
 
 UTC = datetime.UTC
 MOSCOW = datetime.timezone(datetime.timedelta(hours=3))
@@ -304,6 +305,26 @@ def test_no_token_anywhere_is_a_typed_error(
         monkeypatch.setenv("PACHCA_TOKEN", env)
     with pytest.raises(InvalidRequestError, match="PACHCA_TOKEN"):
         PachcaClient()
+
+
+async def test_token_is_trimmed(server: FakePachca, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACHCA_TOKEN", "env-token\n")  # as read from a file
+    server.json("GET", "/profile", {"data": user()})
+    async with PachcaClient(base_url=server.base_url, retry=NO_RETRIES) as pachca:
+        await pachca.profile.get_profile()
+    async with PachcaClient(" given\t", base_url=server.base_url, retry=NO_RETRIES) as pachca:
+        await pachca.profile.get_profile()
+    assert [r.headers["Authorization"] for r in server.requests] == [
+        "Bearer env-token",
+        "Bearer given",
+    ]
+
+
+@pytest.mark.parametrize("token", ["two words", "a\r\nX-Injected: 1", "bell\x07"])
+def test_token_with_inner_space_or_control_characters_is_refused(token: str) -> None:
+    with pytest.raises(InvalidRequestError, match="spaces or control characters") as caught:
+        PachcaClient(token)
+    assert token not in str(caught.value)
 
 
 @pytest.mark.parametrize("base_url", ["not a url", "api.pachca.com/api", "ftp://host/x"])

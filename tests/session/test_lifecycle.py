@@ -145,6 +145,16 @@ async def test_default_timeout_applies() -> None:
             assert await timed_out_after(pachca) == 30.0
 
 
+async def test_proxy_is_used_the_aiohttp_way(server: FakePachca) -> None:
+    server.reply("GET", "/messages/5", OK)
+    async with PachcaClient(
+        TOKEN, base_url="http://pachca.invalid/api/shared/v1", proxy=server.url
+    ) as pachca:
+        assert (await pachca.messages.get_message(5)).id == 5
+    assert server.last.headers["Host"] == "pachca.invalid"  # asked the proxy for that host
+    assert server.last.path == "/messages/5"
+
+
 async def test_middlewares_wrap_every_request(server: FakePachca) -> None:
     seen: list[str] = []
 

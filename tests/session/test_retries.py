@@ -13,7 +13,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
+from aioresponses import aioresponses
+from yarl import URL
 
 from pachca_async import (
     APIConnectionError,
@@ -188,6 +191,30 @@ async def test_post_whose_connection_failed_is_retried() -> None:
     assert sent.id == 9
     assert [type(e.error) for e in events] == [ConnectError, ConnectError]
     assert late.count("POST", "/messages") == 1
+
+
+async def test_post_whose_connect_timed_out_is_retried(mocked: aioresponses) -> None:
+    url = "http://pachca.test/api/shared/v1/messages"
+    mocked.post(url, exception=aiohttp.ConnectionTimeoutError())
+    mocked.post(url, status=201, payload={"data": message(9)})
+    retry = RetryPolicy(backoff=0)  # no wait: this test runs on the real clock
+    async with PachcaClient(
+        TOKEN, base_url="http://pachca.test/api/shared/v1", retry=retry
+    ) as pachca:
+        assert (await pachca.messages.create_message(entity_id=1, content="x")).id == 9
+    assert len(mocked.requests[("POST", URL(url))]) == 2
+
+
+async def test_post_cut_off_mid_answer_is_not_retried(mocked: aioresponses) -> None:
+    url = "http://pachca.test/api/shared/v1/messages"
+    mocked.post(url, exception=aiohttp.ServerDisconnectedError())
+    mocked.post(url, status=201, payload={"data": message(9)})
+    async with PachcaClient(
+        TOKEN, base_url="http://pachca.test/api/shared/v1", retry=RetryPolicy(backoff=0)
+    ) as pachca:
+        with pytest.raises(APIConnectionError):
+            await pachca.messages.create_message(entity_id=1, content="x")
+    assert len(mocked.requests[("POST", URL(url))]) == 1
 
 
 @pytest.mark.parametrize("reply", [Reply(404, api_error("id", "no")), Reply(422), Reply(401)])
