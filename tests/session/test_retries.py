@@ -21,6 +21,8 @@ from yarl import URL
 from pachca_async import (
     APIConnectionError,
     APITimeoutError,
+    AuthenticationError,
+    ConflictError,
     ConnectError,
     NotFoundError,
     PachcaClient,
@@ -38,6 +40,7 @@ from tests.session.conftest import virtual_clock
 OK = Reply(200, {"data": message(5)})
 UNAVAILABLE = Reply(503, body="")
 SLOW = Reply(200, {"data": message(5)}, delay=31)  # past the default 30 s timeout
+AVATAR = Reply(200, {"data": {"image_url": "https://files.example/avatar.png"}})
 STEADY = RetryPolicy(random=lambda: 0.5)  # backoff exactly as configured: no jitter either way
 
 
@@ -217,12 +220,21 @@ async def test_post_cut_off_mid_answer_is_not_retried(mocked: aioresponses) -> N
     assert len(mocked.requests[("POST", URL(url))]) == 1
 
 
-@pytest.mark.parametrize("reply", [Reply(404, api_error("id", "no")), Reply(422), Reply(401)])
+@pytest.mark.parametrize(
+    ("reply", "error_type"),
+    [
+        (Reply(400, api_error("id", "bad")), ValidationError),
+        (Reply(401), AuthenticationError),
+        (Reply(404, api_error("id", "no")), NotFoundError),
+        (Reply(409), ConflictError),
+        (Reply(422), ValidationError),
+    ],
+)
 @virtual_clock
-async def test_client_errors_are_not_retried(reply: Reply) -> None:
+async def test_client_errors_are_not_retried(reply: Reply, error_type: type[PachcaError]) -> None:
     async with FakePachca() as server, client(server) as pachca:
         server.reply("GET", "/messages/5", reply, OK)
-        with pytest.raises((NotFoundError, ValidationError, PachcaError)):
+        with pytest.raises(error_type):
             await pachca.messages.get_message(5)
     assert server.count() == 1
 
@@ -354,16 +366,24 @@ async def chunks() -> AsyncIterator[bytes]:
     yield b"...."
 
 
-@pytest.mark.parametrize("image", [b"\x89PNG....", chunks], ids=["bytes", "stream"])
 @virtual_clock
-async def test_streamed_body_is_never_sent_twice(image: Any) -> None:
-    source = image() if callable(image) else image
+async def test_streamed_body_is_never_sent_twice() -> None:
     async with FakePachca() as server, client(server) as pachca:
         server.reply("PUT", "/profile/avatar", UNAVAILABLE)  # PUT: safe to repeat, but not this
         with pytest.raises(ServerError):
-            await pachca.profile.update_profile_avatar(image=source)
+            await pachca.profile.update_profile_avatar(image=chunks())
     assert server.count("PUT") == 1
     assert b"\x89PNG...." in server.last.body
+
+
+@virtual_clock
+async def test_body_that_can_be_read_again_is_resent_whole() -> None:
+    async with FakePachca() as server, client(server) as pachca:
+        server.reply("PUT", "/profile/avatar", UNAVAILABLE, UNAVAILABLE, AVATAR)
+        await pachca.profile.update_profile_avatar(image=b"\x89PNG....")
+    assert server.count("PUT") == 3
+    assert len({r.body for r in server.requests}) == 1  # each attempt sent the same whole form
+    assert b"\x89PNG....\r\n" in server.last.body
 
 
 @virtual_clock
