@@ -73,6 +73,8 @@ class ModelView:
     name: str
     description: str
     fields: list[FieldView]
+    base: str | None = None
+    """The model this one subclasses (`x-sdk-extends`); its fields are all declared again."""
 
 
 @dataclass
@@ -287,7 +289,8 @@ class ViewBuilder:
                 (member, str(value), text(notes.get(value)))
                 for member, value in enum.values.items()
             ]
-            views.append(EnumView(name, text(node.get("description")), members))
+            description = text(node.get("description")) or humanize(name)
+            views.append(EnumView(name, description, members))
         return sorted(views, key=lambda v: v.name)
 
     def model_views(self) -> list[ModelView]:
@@ -295,8 +298,11 @@ class ViewBuilder:
         for name, model in self.models.items():
             if name in self.skipped or self._is_map(model):
                 continue
-            views.append(ModelView(name, text(model.description), self._fields(model)))
-        return sorted(views, key=lambda v: v.name)
+            description = text(model.description) or humanize(name)
+            base = (model.data.model_extra or {}).get("x-sdk-extends")
+            views.append(ModelView(name, description, self._fields(model), base))
+        # A subclass right after its base: a class statement needs its base defined.
+        return sorted(views, key=lambda v: (v.base or v.name, v.base is not None, v.name))
 
     def _fields(self, model: ModelProperty) -> list[FieldView]:
         props = {text(p.name): p for p in _props(model)}
@@ -574,6 +580,13 @@ class ViewBuilder:
 
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def humanize(name: str) -> str:
+    """A docstring for a schema the spec leaves undescribed: `FileUploadRequest` → "File upload
+    request." """
+    words = naming.snake(name).split("_")
+    return " ".join(words).capitalize() + "."
 
 
 def optional(annotation: str) -> str:

@@ -103,8 +103,9 @@ class RateLimits:
     probe_bursts: bool = True
     """A quiet key sends its burst in growing rounds (1, 2, 3, ...), each after the previous round
     was answered, instead of all at once."""
-    default_pause: float = 1.0
-    """Seconds a key pauses after a 429 that carries no usable `Retry-After`."""
+    default_pause: float = 0.5
+    """Seconds a key pauses after a 429 that carries no usable `Retry-After` (as long as the
+    retry policy's first backoff)."""
     max_wait: float = 60.0
     """A key paused for longer than this (a daily limit, a ban) answers its requests at once
     with a 429 of its own instead of holding them."""
@@ -434,6 +435,8 @@ class RateLimiter:
             chats.popitem(last=False)  # the one seen longest ago
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
+        if not request.operation.auth:  # the file storage: no token, so none of its limits
+            return await call_next(request)
         key = self.key(request)
         rate = self._rates[request.operation.rate_class]
         lane = self._lanes.get(key)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +21,14 @@ from pachca_async import (
     Response,
 )
 from pachca_async._generated.services import OPERATIONS
+from pachca_async._storage import storage_request
+from pachca_async._uploads import STORE_FILE
 from pachca_async.models import MessageCreateRequest, MessageCreateRequestMessage, MessageEntityType
 from pachca_async.testing import run_virtual
 
 from .fake import PLAIN, FakeAPI, client
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 class Keys(list[tuple[Any, ...]]):
@@ -162,3 +168,29 @@ def test_a_limiter_can_be_shared_and_shown() -> None:
     assert first.rate_limiter is second.rate_limiter is limiter
     assert "max_in_flight=None" in repr(limiter)
     assert "a-token" not in repr(limiter)
+
+
+def test_requests_without_the_token_count_against_nothing() -> None:
+    """Uploads and downloads go to the file storage, not the API: Pachca's limits do not apply."""
+    api = FakeAPI()
+
+    async def scenario() -> None:
+        async with client(api, RateLimits(other=Rate(1), probe_bursts=False)) as pachca:
+            upload = storage_request(pachca, STORE_FILE, "https://storage.example/upload")
+            await asyncio.gather(*(pachca._send(upload) for _ in range(3)))
+            await asyncio.gather(pachca.messages.pin_message(1), pachca.messages.pin_message(2))
+
+    run_virtual(scenario())
+    assert api.times() == [0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_the_readme_rate_limit_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    section = README.read_text(encoding="utf-8").split("## Rate limits", 1)[1]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found, "README.md has no Python example under 'Rate limits'"
+    monkeypatch.setenv("PACHCA_TOKEN", "a-token")
+    names: dict[str, Any] = {}
+    exec(compile(found.group(1), str(README), "exec"), names)
+    assert names["pachca"].rate_limiter.limits.message_write == Rate(2, burst=10)
+    assert names["unlimited"].rate_limiter is None
+    assert names["first"].rate_limiter is names["second"].rate_limiter

@@ -113,7 +113,7 @@ def test_a_429_without_retry_after_pauses_the_key_for_the_default_pause() -> Non
             await pachca.messages.create_message(entity_id=1, content="0")
 
     run_virtual(scenario())
-    assert api.times() == exactly([0.0, 1.0])
+    assert api.times() == exactly([0.0, 0.5])
 
 
 def test_a_key_paused_for_an_hour_answers_at_once_without_sending() -> None:
