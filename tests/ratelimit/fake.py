@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -151,23 +152,27 @@ async def send(pachca: PachcaClient, chat: int, count: int, start: int = 0) -> l
 
 class StrictServer:
     """An `override` for `FakeAPI`: a token bucket per chat for message writes, as Pachca keeps,
-    answering 429 with `Retry-After` in whole seconds. Counts what it refused."""
+    answering 429 with `Retry-After` in whole seconds. Counts what it refused and let through."""
 
     def __init__(self, per_second: float, burst: int) -> None:
         self.interval = 1 / per_second
         self.tolerance = (burst - 1) / per_second
         self.tat: dict[Any, float] = {}
         self.refused = 0
+        self.accepted: Counter[str] = Counter()
+        """How often each message content was let through."""
 
     def __call__(self, request: Request) -> Response | None:
         if request.operation.name != "messages.create_message":
             return None
         assert isinstance(request.body, bytes)
-        chat = json.loads(request.body)["message"]["entity_id"]
+        sent = json.loads(request.body)["message"]
+        chat = sent["entity_id"]
         now = asyncio.get_running_loop().time()
         tat = self.tat.get(chat, float("-inf"))
         if now < tat - self.tolerance - 1e-9:
             self.refused += 1
             return too_many(str(math.ceil(tat - self.tolerance - now)))
         self.tat[chat] = max(tat, now) + self.interval
+        self.accepted[sent["content"]] += 1
         return None
