@@ -13,34 +13,17 @@ import pytest
 from multidict import CIMultiDict
 
 from pachca_async import PachcaClient, RateLimits, Request, Response, RetryPolicy
+from tests.fake_pachca import message as rich_message
 
 TOKEN = "test-token"
 PLAIN = RateLimits(probe_bursts=False)
 """The documented numbers without burst probing: the simplest timelines to check."""
 
 
-def message(
-    message_id: int, entity_type: str = "discussion", entity_id: int = 1, content: str = "hi"
-) -> dict[str, Any]:
-    return {
-        "id": message_id,
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "chat_id": entity_id,
-        "root_chat_id": entity_id,
-        "content": content,
-        "user_id": 1,
-        "created_at": "2026-01-01T00:00:00.000Z",
-        "url": f"https://app.pachca.com/chats/{entity_id}?message={message_id}",
-        "files": [],
-        "voice_content": None,
-        "buttons": None,
-        "thread": None,
-        "forwarding": None,
-        "parent_message_id": None,
-        "changed_at": None,
-        "deleted_at": None,
-    }
+def message(message_id: int, entity_type: str = "discussion", entity_id: int = 1) -> dict[str, Any]:
+    """A message as the API sends it, posted to `entity_type` `entity_id`."""
+    where = {"entity_type": entity_type, "entity_id": entity_id, "chat_id": entity_id}
+    return rich_message(message_id, **where, root_chat_id=entity_id)
 
 
 def too_many(retry_after: str | None = "1") -> Response:
@@ -99,7 +82,8 @@ class FakeAPI:
                 sent.get("entity_type", "discussion"),
                 sent["entity_id"],
             )
-            return _json(201, {"data": message(self._next_id, *entity, sent["content"])})
+            created = {**message(self._next_id, *entity), "content": sent["content"]}
+            return _json(201, {"data": created})
         if name in {"messages.update_message", "messages.get_message"}:
             message_id = int(request.url.rsplit("/", 1)[1])
             entity = self.chats.get(message_id, ("discussion", 1))
