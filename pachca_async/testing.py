@@ -1,9 +1,27 @@
-"""Helpers for testing code that uses this SDK: an event loop with a controllable clock.
+"""Helpers for testing code that uses this SDK: a stand-in Pachca API, and a controllable clock.
+
+`FakePachca` serves the Pachca API from memory on 127.0.0.1, so a bot or a script can be
+tested offline, with no account and no token: it keeps chats, messages, reactions, files and
+the event history, answers in Pachca's shapes (envelopes, cursor pagination, typed errors),
+records every request, and delivers signed webhooks the way Pachca does.
+
+```python
+from pachca_async.testing import FakePachca
+
+async def test_announce() -> None:
+    async with FakePachca() as api, api.client() as pachca:
+        chat = api.add_chat("General")
+        await announce(pachca, chat["id"])          # your code, calling pachca.messages...
+        assert [m["content"] for m in api.messages.values()] == ["Release 1.2 is out"]
+        assert api.calls_to("POST", "/messages") == [
+            {"message": {"entity_id": chat["id"], "content": "Release 1.2 is out"}}
+        ]
+```
 
 Everything time-based in pachca-async (retry backoff, `Retry-After`, rate limits, timeouts)
 reads the event loop's clock and sleeps with `asyncio.sleep`. On a `VirtualClockLoop` those
 waits take no real time: when nothing is ready to run and no I/O arrives, the clock jumps
-straight to the next timer. Real sockets (a local test server) keep working.
+straight to the next timer. Real sockets (`FakePachca`, any local server) keep working.
 
 ```python
 from pachca_async.testing import run_virtual
@@ -24,6 +42,18 @@ import asyncio
 import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from ._fake import FakePachca, signed_delivery, stamp
+from ._fake_http import Call
+
+__all__ = [
+    "Call",
+    "FakePachca",
+    "VirtualClockLoop",
+    "run_virtual",
+    "signed_delivery",
+    "stamp",
+]
 
 T = TypeVar("T")
 

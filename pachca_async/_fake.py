@@ -1,0 +1,575 @@
+"""`FakePachca`: the Pachca API in memory, served on 127.0.0.1, for tests and demos.
+
+It keeps chats, messages, reactions, uploaded files and the bot's event history, answers in
+Pachca's shapes (the `data` envelope, cursor pagination, `ApiError` and `OAuthError` bodies)
+and records every request it answers. It can also play Pachca's other side: deliver signed
+webhooks to a bot. See `pachca_async.testing` for an example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ._client import PachcaClient
+from ._fake_http import (
+    JSON,
+    Call,
+    Refusal,
+    data,
+    descending_order,
+    envelope,
+    json_body,
+    json_object,
+    number,
+    page,
+    require,
+)
+from .webhooks import SIGNATURE_HEADER, signature
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ENTITY_TYPES = ("discussion", "thread", "user")
+_MESSAGE_EVENT_FIELDS = (
+    *("id", "entity_type", "entity_id", "content", "user_id", "created_at", "changed_at"),
+    *("url", "chat_id", "parent_message_id", "thread"),
+)
+
+
+def signed_delivery(
+    payload: Mapping[str, Any] | bytes, secret: str | None
+) -> tuple[bytes, dict[str, str]]:
+    """A webhook delivery as Pachca sends it: the body (a payload as JSON, or bytes as they are)
+    and its headers, with the body's `Pachca-Signature` unless `secret` is None."""
+    if isinstance(payload, bytes):
+        body = payload
+    else:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SIGNATURE_HEADER] = signature(body, secret)
+    return body, headers
+
+
+def stamp(moment: datetime.datetime) -> str:
+    """A date as Pachca writes it: `2025-05-15T14:30:00.000Z`."""
+    utc = moment.astimezone(datetime.UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class FakePachca:
+    """The Pachca API in memory, on 127.0.0.1 (a free port unless `port` is given).
+
+    Args:
+        token: The only token accepted; by default any `Bearer` token is (none at all gets 401).
+        bot_id: The user the token belongs to: the author of what is created through the API.
+        clock: The current time, for `created_at` and `webhook_timestamp` (default: now, UTC).
+        history_newest_first: The order `GET /webhooks/events` lists the event history in.
+
+    State is plain dicts in Pachca's shapes, open to read and change: `chats` and `messages`
+    by id, `reactions` by message id, `history` (event-history entries), `stored` (files sent
+    to the storage, by file name), `deleted` (ids of deleted history entries). `calls` records
+    every request.
+
+    Served: messages (create, get, update, delete, a chat's list, reactions, link previews),
+    chats (create, get, list), `POST /views/open`, uploads (`POST /uploads` and the storage
+    behind it), the event history (list, delete) and `GET /oauth/token/info`. Any other call
+    gets a 404 naming it. A message to a user (`entity_type="user"`) opens a personal chat;
+    a thread is looked up among the chats by its id. Unknown chats and messages get 404, as
+    from Pachca: seed them with `add_chat` and `add_message`.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        bot_id: int = 1000,
+        port: int = 0,
+        clock: Callable[[], datetime.datetime] = _utc_now,
+        history_newest_first: bool = True,
+    ) -> None:
+        self.bot_id = bot_id
+        self.history_newest_first = history_newest_first
+        self.chats: dict[int, JSON] = {}
+        self.messages: dict[int, JSON] = {}
+        self.reactions: dict[int, list[JSON]] = collections.defaultdict(list)
+        self.history: list[JSON] = []
+        self.deleted: list[str] = []
+        self.stored: dict[str, bytes] = {}
+        self.calls: list[Call] = []
+        self.base_url = ""
+        """`http://127.0.0.1:PORT` once started: what `PachcaClient(base_url=...)` takes."""
+        self._token = token
+        self._port = port
+        self._clock = clock
+        self._last_ids: collections.Counter[str] = collections.Counter(
+            chat=100, message=1000, event=0, upload=0
+        )
+        self._failures: dict[tuple[str, str], collections.deque[tuple[int, float]]] = {}
+        self._arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"<FakePachca {self.base_url or 'not started'} calls={len(self.calls)}>"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._serve])
+        self._routes(app.router)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakePachca:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def client(self, token: str | None = None, **options: Any) -> PachcaClient:
+        """A `PachcaClient` for this server (`options` as for `PachcaClient`)."""
+        return PachcaClient(token or self._token or "fake-token", base_url=self.base_url, **options)
+
+    # -- seeding and inspecting ----------------------------------------------------------------
+
+    def add_chat(self, name: str, *, id: int | None = None, **fields: Any) -> JSON:
+        """Add a chat (`fields`: `member_ids`, `channel`, `public`, `personal`, ...)."""
+        chat_id = self._new_id("chat", self.chats, id)
+        now = self._now()
+        chat: JSON = {
+            "id": chat_id,
+            "name": name,
+            "created_at": now,
+            "owner_id": self.bot_id,
+            "member_ids": [self.bot_id],
+            "group_tag_ids": [],
+            "channel": False,
+            "archived": False,
+            "personal": False,
+            "public": False,
+            "last_message_at": now,
+            "meet_room_url": f"https://meet.pachca.com/fake-{chat_id}",
+        }
+        chat.update(fields)
+        self.chats[chat_id] = chat
+        return chat
+
+    def add_message(
+        self,
+        content: str,
+        *,
+        chat_id: int,
+        user_id: int,
+        id: int | None = None,
+        **fields: Any,
+    ) -> JSON:
+        """Add a message someone wrote in a chat (created first if it does not exist yet).
+
+        Pass the result to `message_event` for the webhook Pachca would send about it.
+        """
+        if chat_id not in self.chats:
+            self.add_chat(f"chat {chat_id}", id=chat_id)
+        return self._store_message(
+            {"entity_id": chat_id, "content": content, **fields}, user_id=user_id, id=id
+        )
+
+    def message_event(self, message: Mapping[str, Any], event: str = "new") -> JSON:
+        """The `message` webhook payload about `message`, stamped now."""
+        return {
+            "type": "message",
+            "event": event,
+            **{name: message.get(name) for name in _MESSAGE_EVENT_FIELDS},
+            "webhook_timestamp": int(self._clock().timestamp()),
+        }
+
+    def add_event(self, payload: Mapping[str, Any], *, created_at: str | None = None) -> JSON:
+        """Record a webhook payload in the bot's event history (`GET /webhooks/events`)."""
+        entry: JSON = {
+            "id": f"fake-event-{self._new_id('event', {}, None)}",
+            "event_type": f"{payload.get('type')}_{payload.get('event')}",
+            "payload": dict(payload),
+            "created_at": created_at or self._now(),
+        }
+        self.history.append(entry)
+        return entry
+
+    def calls_to(self, method: str, path: str) -> list[Any]:
+        """The bodies of the requests that came to `method path`, in order."""
+        return [c.body for c in self.calls if (c.method, c.path) == (method.upper(), path)]
+
+    async def wait_for(self, method: str, path: str, count: int = 1) -> list[Any]:
+        """Wait until `count` requests to `method path` have been answered; their bodies.
+
+        For code that calls the API from elsewhere (a bot in another task or process). Bound
+        the wait with `asyncio.timeout`.
+        """
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.calls_to(method, path)) >= count)
+        return self.calls_to(method, path)
+
+    def fail(self, method: str, path: str, *statuses: int, retry_after: float = 1) -> None:
+        """Answer the next requests to `method path` with these error statuses, in order.
+
+        A 429 carries `Retry-After: retry_after`; a 401 is an `OAuthError`, the rest `ApiError`s.
+        """
+        queue = self._failures.setdefault((method.upper(), path), collections.deque())
+        queue.extend((status, retry_after) for status in statuses)
+
+    # -- Pachca's other side -------------------------------------------------------------------
+
+    async def deliver(
+        self,
+        url: str,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        secret: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, str]:
+        """POST a webhook delivery to a bot at `url`, as Pachca does; the answer's status and text.
+
+        A payload is sent as JSON, bytes as they are; signed with `secret` (`Pachca-Signature`)
+        when one is given. `headers` go on top (a signature of your own, say).
+        """
+        body, sent = signed_delivery(payload, secret)
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.post(
+            url, data=body, headers={**sent, **(headers or {})}
+        ) as answer:
+            return answer.status, await answer.text()
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/oauth/token/info", self._token_info)
+        router.add_post("/messages", self._create_message)
+        router.add_get("/messages", self._list_messages)
+        router.add_get("/messages/{id}", self._get_message)
+        router.add_put("/messages/{id}", self._update_message)
+        router.add_delete("/messages/{id}", self._delete_message)
+        router.add_post("/messages/{id}/reactions", self._add_reaction)
+        router.add_delete("/messages/{id}/reactions", self._remove_reaction)
+        router.add_get("/messages/{id}/reactions", self._list_reactions)
+        router.add_post("/messages/{id}/link_previews", self._unfurl)
+        router.add_post("/chats", self._create_chat)
+        router.add_get("/chats", self._list_chats)
+        router.add_get("/chats/{id}", self._get_chat)
+        router.add_post("/views/open", self._open_view)
+        router.add_post("/uploads", self._upload_params)
+        router.add_post("/storage", self._store)
+        router.add_get("/webhooks/events", self._list_events)
+        router.add_delete("/webhooks/events/{id}", self._delete_event)
+
+    @web.middleware
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every request: record it, check the token, play scripted failures, answer errors."""
+        arrived = asyncio.get_running_loop().time()
+        body: Any = None
+        try:
+            if request.content_type != "multipart/form-data":
+                body = await json_body(request)
+            response: web.StreamResponse | None = self._unauthorized(request) or self._scripted(
+                request
+            )
+            if response is None:
+                response = await handler(request)
+        except Refusal as refusal:
+            response = refusal.response()
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+            response = Refusal(
+                404, "path", f"FakePachca does not serve {request.method} {request.path}"
+            ).response()
+        call = Call(
+            request.method, request.path, request.query, request.headers, body,
+            response.status, arrived,
+        )  # fmt: skip
+        self.calls.append(call)
+        async with self._arrived:
+            self._arrived.notify_all()
+        return response
+
+    def _scripted(self, request: web.Request) -> web.Response | None:
+        queue = self._failures.get((request.method, request.path))
+        if not queue:
+            return None
+        status, retry_after = queue.popleft()
+        headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
+        return Refusal(status, "base", f"a scripted {status}").response(headers)
+
+    def _unauthorized(self, request: web.Request) -> web.Response | None:
+        if request.path == "/storage":  # the storage takes no token
+            return None
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer" or not token:
+            return Refusal(401, "token", "Access token is missing").response()
+        if self._token is not None and token != self._token:
+            return Refusal(401, "token", "The access token is invalid").response()
+        return None
+
+    # -- routes: messages ----------------------------------------------------------------------
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        fields = await envelope(request, "message")
+        require(fields, "message", entity_id=int, content=str)
+        message = self._store_message(fields, user_id=self.bot_id)
+        return data(message, status=201)
+
+    async def _get_message(self, request: web.Request) -> web.Response:
+        return data(self._message(request))
+
+    async def _update_message(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        fields = await envelope(request, "message")
+        editable = ("content", "buttons", "display_avatar_url", "display_name")
+        message.update({name: fields[name] for name in editable if name in fields})
+        if "files" in fields:
+            message["files"] = self._files(fields["files"])
+        message["changed_at"] = self._now()
+        return data(message)
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        del self.messages[message["id"]]
+        self.reactions.pop(message["id"], None)
+        return web.Response(status=204)
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        chat_id = number(request.query.get("chat_id"), "chat_id")
+        self._chat(chat_id)
+        mine = [m for m in self.messages.values() if m["chat_id"] == chat_id]
+        return page(request, mine, lambda m: (m["id"],), descending=descending_order(request))
+
+    async def _add_reaction(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        fields = await json_object(request)
+        require(fields, "", code=str)
+        mine = self.reactions[message["id"]]
+        for reaction in mine:
+            if (reaction["user_id"], reaction["code"]) == (self.bot_id, fields["code"]):
+                return web.json_response(reaction, status=201)  # set once, as in Pachca
+        reaction = {
+            "user_id": self.bot_id,
+            "created_at": self._now(),
+            "code": fields["code"],
+            "name": fields.get("name") or fields["code"],
+        }
+        mine.append(reaction)
+        return web.json_response(reaction, status=201)
+
+    async def _remove_reaction(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        code = request.query.get("code")
+        if not code:
+            raise Refusal(400, "code", "code is required", "required")
+        self.reactions[message["id"]] = [
+            r
+            for r in self.reactions[message["id"]]
+            if (r["user_id"], r["code"]) != (self.bot_id, code)
+        ]
+        return web.Response(status=204)
+
+    async def _list_reactions(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        reactions = self.reactions[message["id"]]
+        return page(request, reactions, lambda r: (r["created_at"], r["user_id"], r["code"]), False)
+
+    async def _unfurl(self, request: web.Request) -> web.Response:
+        self._message(request)
+        fields = await json_object(request)
+        require(fields, "", link_previews=dict)
+        return web.Response(status=204)
+
+    # -- routes: chats and the rest ------------------------------------------------------------
+
+    async def _create_chat(self, request: web.Request) -> web.Response:
+        fields = await envelope(request, "chat")
+        require(fields, "chat", name=str)
+        extra = {k: v for k, v in fields.items() if k in ("member_ids", "channel", "public")}
+        chat = self.add_chat(fields["name"], **extra)
+        chat["member_ids"] = sorted({self.bot_id, *chat["member_ids"]})
+        return data(chat, status=201)
+
+    async def _get_chat(self, request: web.Request) -> web.Response:
+        return data(self._chat(number(request.match_info["id"], "id")))
+
+    async def _list_chats(self, request: web.Request) -> web.Response:
+        sort = request.query.get("sort", "id")
+        if sort not in ("id", "last_message_at"):
+            raise Refusal(400, "sort", f"cannot sort by {sort!r}", "inclusion", sort)
+        return page(
+            request,
+            self.chats.values(),
+            lambda chat: (chat[sort], chat["id"]),
+            descending=descending_order(request),
+        )
+
+    async def _token_info(self, request: web.Request) -> web.Response:
+        now = self._now()
+        info = {
+            "id": 1,
+            "token": "fake…oken",
+            "name": None,
+            "user_id": self.bot_id,
+            "scopes": ["messages:create", "messages:read", "reactions:write"],
+            "created_at": now,
+            "revoked_at": None,
+            "expires_in": None,
+            "last_used_at": now,
+        }
+        return data(info)
+
+    async def _open_view(self, request: web.Request) -> web.Response:
+        fields = await json_object(request)
+        require(fields, "", trigger_id=str, view=dict)
+        return web.Response(status=201)
+
+    async def _upload_params(self, request: web.Request) -> web.Response:
+        upload = self._new_id("upload", {}, None)
+        params = {
+            "Content-Disposition": "attachment",
+            "acl": "private",
+            "policy": "fake-policy",
+            "x-amz-credential": "fake-credential",
+            "x-amz-algorithm": "AWS4-HMAC-SHA256",
+            "x-amz-date": "20250515T143000Z",
+            "x-amz-signature": "fake-signature",
+            "key": f"attaches/files/{self.bot_id}/{upload}/${{filename}}",
+            "direct_url": f"{self.base_url}/storage",
+        }
+        return web.json_response(params, status=201)
+
+    async def _store(self, request: web.Request) -> web.Response:
+        async for part in await request.multipart():
+            if isinstance(part, aiohttp.BodyPartReader) and part.name == "file":
+                self.stored[part.filename or ""] = await part.read()
+        return web.Response(status=204)
+
+    async def _list_events(self, request: web.Request) -> web.Response:
+        return page(
+            request,
+            self.history,
+            lambda entry: (entry.get("created_at", ""), entry.get("id", "")),
+            descending=self.history_newest_first,
+        )
+
+    async def _delete_event(self, request: web.Request) -> web.Response:
+        entry_id = request.match_info["id"]
+        kept = [e for e in self.history if e.get("id") != entry_id]
+        if len(kept) == len(self.history):
+            raise Refusal(404, "id", f"no event {entry_id}", value=entry_id)
+        self.history = kept
+        self.deleted.append(entry_id)
+        return web.Response(status=204)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return stamp(self._clock())
+
+    def _new_id(self, kind: str, taken: Mapping[int, Any], wanted: int | None) -> int:
+        new = wanted if wanted is not None else max(self._last_ids[kind], *taken, 0) + 1
+        self._last_ids[kind] = max(self._last_ids[kind], new)
+        return new
+
+    def _chat(self, chat_id: int) -> JSON:
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise Refusal(404, "id", f"no chat {chat_id}", value=chat_id)
+        return chat
+
+    def _message(self, request: web.Request) -> JSON:
+        message_id = number(request.match_info["id"], "id")
+        message = self.messages.get(message_id)
+        if message is None:
+            raise Refusal(404, "id", f"no message {message_id}", value=message_id)
+        return message
+
+    def _chat_of(self, entity_type: str, entity_id: int) -> JSON:
+        """Where a message to `entity_type` `entity_id` goes (a user's personal chat is opened)."""
+        if entity_type not in ENTITY_TYPES:
+            raise Refusal(400, "entity_type", f"unknown entity_type {entity_type!r}", "inclusion")
+        if entity_type != "user":
+            return self._chat(entity_id)
+        members = sorted({self.bot_id, entity_id})
+        for chat in self.chats.values():
+            if chat["personal"] and sorted(chat["member_ids"]) == members:
+                return chat
+        return self.add_chat(f"user {entity_id}", personal=True, member_ids=members)
+
+    def _store_message(
+        self, fields: Mapping[str, Any], *, user_id: int, id: int | None = None
+    ) -> JSON:
+        entity_type = fields.get("entity_type", "discussion")
+        chat = self._chat_of(entity_type, fields["entity_id"])
+        message_id = self._new_id("message", self.messages, id)
+        now = self._now()
+        message: JSON = {
+            "id": message_id,
+            "entity_type": entity_type,
+            "entity_id": fields["entity_id"],
+            "chat_id": chat["id"],
+            "root_chat_id": chat["id"],
+            "content": fields["content"],
+            "user_id": user_id,
+            "created_at": now,
+            "url": f"https://app.pachca.com/chats/{chat['id']}?message={message_id}",
+            "files": self._files(fields.get("files") or []),
+            "voice_content": None,
+            "buttons": fields.get("buttons") or [],
+            "thread": None,
+            "forwarding": None,
+            "parent_message_id": fields.get("parent_message_id"),
+            "display_avatar_url": fields.get("display_avatar_url"),
+            "display_name": fields.get("display_name"),
+            "changed_at": now,
+            "deleted_at": None,
+        }
+        self.messages[message_id] = message
+        chat["last_message_at"] = now
+        return message
+
+    def _files(self, sent: Sequence[Mapping[str, Any]]) -> list[JSON]:
+        for file in sent:
+            require(file, "files[]", key=str, name=str)
+        return [
+            {
+                "id": self._new_id("upload", {}, None),
+                "key": file["key"],
+                "name": file["name"],
+                "file_type": file.get("file_type", "file"),
+                "url": f"{self.base_url}/storage/{file['key']}",
+                "width": file.get("width"),
+                "height": file.get("height"),
+            }
+            for file in sent
+        ]

@@ -1,0 +1,171 @@
+"""How `FakePachca` reads requests and answers them in Pachca's shapes: JSON bodies and their
+envelopes, `ApiError` and `OAuthError` answers, and cursor pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+from aiohttp import web
+from multidict import CIMultiDictProxy, MultiMapping
+
+JSON = dict[str, Any]
+Key = tuple[Any, ...]
+
+MAX_LIMIT = 50
+_ERROR_CODES = {
+    400: "invalid",
+    403: "forbidden",
+    404: "not_found",
+    422: "invalid",
+    429: "rate_limit",
+}
+
+
+@attrs.frozen
+class Call:
+    """A request as it arrived, and the status it was answered with."""
+
+    method: str
+    path: str
+    """The path under `base_url` (`/messages/5`); the file storage's is `/storage`."""
+    query: MultiMapping[str]
+    headers: CIMultiDictProxy[str]
+    body: Any
+    """The JSON body, or None (no body, or a multipart upload: its files are in `stored`)."""
+    status: int
+    at: float
+    """The event loop's clock when it arrived."""
+
+
+class Refusal(Exception):
+    """An error answer in Pachca's shape, raised from a route."""
+
+    def __init__(
+        self, status: int, key: str, message: str, code: str | None = None, value: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.key = key
+        self.message = message
+        self.code = code or _ERROR_CODES.get(status, "unhandled")
+        self.value = value
+
+    def response(self, headers: Mapping[str, str] | None = None) -> web.Response:
+        if self.status == 401:
+            body: JSON = {"error": "invalid_token", "error_description": self.message}
+        else:
+            item = {"key": self.key, "value": self.value, "message": self.message}
+            body = {"errors": [{**item, "code": self.code, "payload": None}]}
+        return web.json_response(body, status=self.status, headers=headers)
+
+
+async def json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise Refusal(400, "body", "the body is not JSON") from None
+
+
+async def json_object(request: web.Request) -> JSON:
+    """The JSON object in the body (read again: `aiohttp` keeps the bytes), or `{}`."""
+    body = await json_body(request)
+    return body if isinstance(body, dict) else {}
+
+
+async def envelope(request: web.Request, name: str) -> JSON:
+    """The fields of an enveloped body (`{"message": {...}}`)."""
+    inner = (await json_object(request)).get(name)
+    if not isinstance(inner, dict):
+        raise Refusal(400, name, f"the body needs a {name!r} object", "required")
+    return inner
+
+
+def require(fields: Mapping[str, Any], prefix: str, **types: type) -> None:
+    for name, kind in types.items():
+        key = f"{prefix}.{name}" if prefix else name
+        value = fields.get(name)
+        if value is None:
+            raise Refusal(400, key, f"{key} is required", "blank")
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise Refusal(400, key, f"{key} must be {kind.__name__}", "invalid", value)
+
+
+def number(text: str | None, name: str) -> int:
+    if text is None:
+        raise Refusal(400, name, f"{name} is required", "required")
+    try:
+        return int(text)
+    except ValueError:
+        raise Refusal(400, name, f"{name} must be a number", "invalid", text) from None
+
+
+def data(document: Any, *, status: int = 200) -> web.Response:
+    return web.json_response({"data": document}, status=status)
+
+
+def descending_order(request: web.Request) -> bool:
+    order = request.query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise Refusal(400, "order", f"order is asc or desc, not {order!r}", "inclusion", order)
+    return order == "desc"
+
+
+def page(
+    request: web.Request,
+    items: Iterable[JSON],
+    key: Callable[[JSON], Key],
+    descending: bool,
+) -> web.Response:
+    """One page of `items` ordered by `key`, with `meta.paginate` as Pachca's list calls send.
+
+    A cursor names the item a page ends at (`next_page`) or starts at (`prev_page`), not an
+    offset, so items added or removed during a walk shift nothing, as in Pachca.
+    """
+    limit = number(request.query.get("limit", str(MAX_LIMIT)), "limit")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Refusal(400, "limit", f"limit must be 1..{MAX_LIMIT}", "invalid", limit)
+    ordered = sorted(items, key=key, reverse=descending)
+    keys = [key(item) for item in ordered]
+    direction, mark = _readcursor(request.query.get("cursor"))
+
+    def before(k: Key) -> bool:  # `k` comes earlier in the walk than the cursor's item
+        return bool(k > mark if descending else k < mark)
+
+    if direction == "next":
+        start = 0 if mark is None else sum(before(k) or k == mark for k in keys)
+        stop = min(start + limit, len(ordered))
+    else:
+        stop = len(ordered) if mark is None else sum(before(k) for k in keys)
+        start = max(0, stop - limit)
+    paginate = {
+        "next_page": cursor("next", keys[stop - 1] if stop else None),
+        "prev_page": cursor("prev", keys[start] if start < len(keys) else None),
+        "has_next": stop < len(ordered),
+        "has_prev": start > 0,
+    }
+    return web.json_response({"data": ordered[start:stop], "meta": {"paginate": paginate}})
+
+
+def cursor(direction: str, mark: Key | None) -> str:
+    return base64.urlsafe_b64encode(json.dumps([direction, mark]).encode()).decode()
+
+
+def _readcursor(cursor: str | None) -> tuple[str, Any]:
+    """The direction and the item key a cursor holds (None: the edge a walk starts from)."""
+    if cursor is None:
+        return "next", None
+    try:
+        direction, mark = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if direction in ("next", "prev"):
+            return direction, None if mark is None else tuple(mark)
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise Refusal(400, "cursor", f"unknown cursor {cursor!r}", "invalid", cursor)
