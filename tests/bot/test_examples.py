@@ -28,7 +28,17 @@ import pytest
 from pachca_async import PachcaClient
 from pachca_async.webhooks import signature
 
-from .fake_api import BOT_ID, SECRET, FakePachca, click, link_shared, message, running, submit
+from .fake_api import (
+    BOT_ID,
+    CHAT,
+    SECRET,
+    FakePachca,
+    click,
+    link_shared,
+    message,
+    running,
+    submit,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -91,12 +101,9 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes, sign: bool
 
 
 async def test_echo_bot_answers_signed_webhooks_and_rejects_the_rest() -> None:
-    fake = FakePachca()
+    fake = FakePachca(bot_id=BOT_ID)
     await fake.start()
-    answered = asyncio.Event()
-    fake.on_call = lambda method, path, body: (
-        answered.set() if len(fake.calls_to("POST", "/messages")) == 2 else None
-    )
+    fake.add_chat("test chat", id=CHAT)
     try:
         async with echo_bot_process(fake.base_url) as (process, url), aiohttp.ClientSession() as s:
             start = json.dumps(now_payload(message("/start nice to meet you", message_id=1)))
@@ -121,7 +128,7 @@ async def test_echo_bot_answers_signed_webhooks_and_rejects_the_rest() -> None:
             own = now_payload(message("my own words", user_id=BOT_ID, message_id=5))
             assert await post(s, url, json.dumps(own).encode()) == 200
             async with asyncio.timeout(30):
-                await answered.wait()
+                await fake.wait_for("POST", "/messages", count=2)
             process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(30):
                 assert await process.wait() == 0  # a graceful stop
@@ -179,6 +186,7 @@ async def test_unfurl_bot_previews_only_links_it_knows_and_may_show() -> None:
         skip=("https://tracker.example.com/issues/102",),
     )
     async with running(unfurl_bot.dp) as bot:
+        bot.fake.add_message("links", chat_id=CHAT, user_id=7, id=links["message_id"])
         assert await bot.send(links) == (200, "ok")
         await bot.receiver.join()
     assert bot.fake.calls_to("POST", "/messages/77/link_previews") == [

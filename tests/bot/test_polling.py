@@ -19,7 +19,7 @@ from pachca_async.forms import FormErrors, Trigger
 from pachca_async.testing import run_virtual
 from pachca_async.webhooks import ButtonWebhookPayload, MessageWebhookPayload, UnknownWebhookPayload
 
-from .fake_api import FakePachca, click, entry, message
+from .fake_api import HISTORY, FakePachca, click, entry, history_reads, message
 
 EPOCH = datetime.datetime(2025, 5, 15, 14, 30, tzinfo=datetime.UTC)
 
@@ -103,9 +103,9 @@ def test_history_reads_stay_within_five_per_two_seconds(newest_first: bool) -> N
     async def scenario(fake: FakePachca, pachca: PachcaClient) -> list[float]:
         fake.history = history(*[str(i) for i in range(12)])
         await poll_for(recording(seen), pachca, 20, page_size=1, delete=False)
-        return fake.get_times
+        return history_reads(fake)
 
-    times = with_api(scenario, newest_first=newest_first)
+    times = with_api(scenario, history_newest_first=newest_first)
     assert seen == [str(i) for i in range(12)]
     assert len(times) >= 12
     for start in times:
@@ -126,7 +126,7 @@ def test_handled_events_left_in_the_history_are_not_handled_again() -> None:
         await asyncio.sleep(5)
         dp.stop_polling()
         await task
-        return len(fake.get_times)
+        return len(history_reads(fake))
 
     reads = with_api(scenario)
     assert seen == ["a", "b", "c"]
@@ -171,10 +171,10 @@ def test_failed_reads_are_retried_paced_and_honour_retry_after(
 
     async def scenario(fake: FakePachca, pachca: PachcaClient) -> list[float]:
         fake.history = history("survivor")
-        fake.fail_reads = [500, 429, 503]
+        fake.fail("GET", HISTORY, 500, 429, 503, retry_after=3)
         with caplog.at_level(logging.WARNING, "pachca_async.bot"):
             await poll_for(recording(seen), pachca, 15)
-        return fake.get_times
+        return history_reads(fake)
 
     times = with_api(scenario)
     assert seen == ["survivor"]
@@ -185,7 +185,7 @@ def test_failed_reads_are_retried_paced_and_honour_retry_after(
 
 def test_an_invalid_token_stops_polling() -> None:
     async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
-        fake.fail_reads = [401]
+        fake.fail("GET", HISTORY, 401)
         with pytest.raises(AuthenticationError):
             await poll_for(Dispatcher(bot_id=1), pachca, 5)
 
