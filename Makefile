@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install generate test lint format bench clean
+.PHONY: install generate test demo lint format bench clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -28,6 +28,10 @@ generate: $(STAMP)
 
 test: install
 	$(BIN)/python -m pytest -W error::ResourceWarning
+
+# The SDK's main job end to end against a local stand-in API: no account, no token.
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
