@@ -1,4 +1,5 @@
-"""The README's bot quick start runs as written (its handlers, against a local fake API)."""
+"""The README's bot quick start runs as written (its handlers, against a local fake API), and so
+does its example of testing that bot with `FakePachca`."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ async def test_the_readme_bot_answers_commands_buttons_and_forms() -> None:
     sent = [call["message"]["content"] for call in bot.fake.calls_to("POST", "/messages")]
     assert sent == ["Hi! there", "echo me", "How was your week?"]
     assert len(bot.fake.calls_to("POST", "/views/open")) == 1
+
+
+async def test_the_readme_test_of_the_bot_passes() -> None:
+    section = README.read_text(encoding="utf-8").split("## Testing without Pachca", 1)[1]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found, "README.md has no Python example under 'Testing without Pachca'"
+    namespace = quick_start()  # the bot it tests: `from my_bot import dp`
+    exec(found.group(1).replace("from my_bot import dp\n", ""), namespace)
+    await namespace["test_the_bot_echoes"]()
