@@ -26,13 +26,13 @@ import aiohttp
 import pytest
 
 from pachca_async import PachcaClient
+from pachca_async.testing import FakePachca
 from pachca_async.webhooks import signature
 
 from .fake_api import (
     BOT_ID,
     CHAT,
     SECRET,
-    FakePachca,
     click,
     link_shared,
     message,

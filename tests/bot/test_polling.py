@@ -16,10 +16,10 @@ import pytest
 from pachca_async import AuthenticationError, PachcaClient
 from pachca_async.bot import Dispatcher, EventPoller, Watermark
 from pachca_async.forms import FormErrors, Trigger
-from pachca_async.testing import run_virtual
+from pachca_async.testing import FakePachca, run_virtual
 from pachca_async.webhooks import ButtonWebhookPayload, MessageWebhookPayload, UnknownWebhookPayload
 
-from .fake_api import HISTORY, FakePachca, click, entry, history_reads, message
+from .fake_api import HISTORY, click, entry, history_reads, message
 
 EPOCH = datetime.datetime(2025, 5, 15, 14, 30, tzinfo=datetime.UTC)
 
