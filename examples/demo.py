@@ -47,7 +47,7 @@ def check(condition: bool, what: str) -> None:
 
 
 def show(action: str, outcome: str) -> None:
-    print(f"   {action:<46} -> {outcome}", flush=True)
+    print(f"   {action:<48} -> {outcome}", flush=True)
 
 
 def note(text: str) -> None:
