@@ -19,7 +19,16 @@ from pachca_async.models import (
     ViewBlockHeader,
     ViewBlockInput,
 )
-from tests.fake_pachca import TOKEN, FakePachca, Reply, chat, message, page, search_page, user
+from tests.scripted_server import (
+    TOKEN,
+    Reply,
+    ScriptedServer,
+    chat,
+    message,
+    page,
+    search_page,
+    user,
+)
 from tests.session.conftest import NO_RETRIES
 
 UTC = datetime.UTC
@@ -35,7 +44,7 @@ def pairs(query_string: str) -> list[tuple[str, str]]:
 
 
 async def test_path_parameter_positional_or_keyword(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.json("GET", "/messages/5", {"data": message(5)})
     by_position = await pachca.messages.get_message(5)
@@ -44,7 +53,9 @@ async def test_path_parameter_positional_or_keyword(
     assert [r.path for r in server.requests] == ["/messages/5", "/messages/5"]
 
 
-async def test_path_parameter_is_percent_encoded(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_path_parameter_is_percent_encoded(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.reply("DELETE", "/webhooks/events/a/b c", Reply(204))
     await pachca.bots.delete_webhook_event("a/b c")
     assert server.last.raw_path == "/api/shared/v1/webhooks/events/a%2Fb%20c"
@@ -52,7 +63,7 @@ async def test_path_parameter_is_percent_encoded(server: FakePachca, pachca: Pac
 
 @pytest.mark.parametrize("value", [None, ""])
 async def test_empty_path_parameter_is_refused_before_sending(
-    server: FakePachca, pachca: PachcaClient, value: object
+    server: ScriptedServer, pachca: PachcaClient, value: object
 ) -> None:
     with pytest.raises(InvalidRequestError, match=r"messages\.get_message: `id` is required"):
         await pachca.messages.get_message(value)  # type: ignore[arg-type]
@@ -62,7 +73,9 @@ async def test_empty_path_parameter_is_refused_before_sending(
 # -- query parameters --------------------------------------------------------------------------
 
 
-async def test_query_booleans_enums_and_datetimes(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_query_booleans_enums_and_datetimes(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.json("GET", "/chats", page([], has_next=False))
     await pachca.chats.list_chats(
         sort=ChatSortField.LAST_MESSAGE_AT,
@@ -87,7 +100,7 @@ async def test_query_booleans_enums_and_datetimes(server: FakePachca, pachca: Pa
     ]
 
 
-async def test_rails_style_arrays(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_rails_style_arrays(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json("GET", "/search/messages", search_page([], total=0))
     await pachca.search.search_messages(query="report", chat_ids=[1, 2], user_ids=(30,))
     assert pairs(server.last.query_string) == [
@@ -100,14 +113,16 @@ async def test_rails_style_arrays(server: FakePachca, pachca: PachcaClient) -> N
 
 
 async def test_unset_and_none_query_parameters_are_left_out(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.json("GET", "/messages", page([], has_next=False))
     await pachca.messages.list_chat_messages(chat_id=198, sort=None)  # type: ignore[arg-type]
     assert pairs(server.last.query_string) == [("chat_id", "198")]
 
 
-async def test_missing_required_query_parameter(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_missing_required_query_parameter(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     with pytest.raises(InvalidRequestError, match="`chat_id` is required"):
         await pachca.messages.list_chat_messages(chat_id=None)  # type: ignore[arg-type]
     assert server.requests == []
@@ -122,7 +137,7 @@ def test_query_parameters_are_keyword_only() -> None:
 # -- bodies ------------------------------------------------------------------------------------
 
 
-async def test_envelope_body_from_keywords(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_envelope_body_from_keywords(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json("POST", "/messages", {"data": message(9)}, status=201)
     await pachca.messages.create_message(
         entity_id=198, content="Hello", parent_message_id=4, link_preview=True
@@ -136,7 +151,7 @@ async def test_envelope_body_from_keywords(server: FakePachca, pachca: PachcaCli
 
 
 async def test_nested_models_and_non_ascii_in_body(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.json("POST", "/messages", {"data": message(9)}, status=201)
     buttons = [[Button(text="Открыть", url="https://example.com"), Button(text="✓", data="ok")]]
@@ -153,7 +168,7 @@ async def test_nested_models_and_non_ascii_in_body(
     assert "Привет".encode() in server.last.body  # UTF-8, not \u escapes
 
 
-async def test_prebuilt_body_model(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_prebuilt_body_model(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json("POST", "/messages", {"data": message(9)}, status=201)
     body = MessageCreateRequest(message=MessageCreateRequestMessage(entity_id=198, content="Hi"))
     await pachca.messages.create_message(body=body)
@@ -161,7 +176,7 @@ async def test_prebuilt_body_model(server: FakePachca, pachca: PachcaClient) -> 
 
 
 async def test_body_model_and_keywords_together_are_refused(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     body = MessageCreateRequest(message=MessageCreateRequestMessage(entity_id=198, content="Hi"))
     with pytest.raises(InvalidRequestError, match=r"either `body=` or keyword.*content"):
@@ -169,14 +184,16 @@ async def test_body_model_and_keywords_together_are_refused(
     assert server.requests == []
 
 
-async def test_body_of_the_wrong_model_is_refused(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_body_of_the_wrong_model_is_refused(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     with pytest.raises(InvalidRequestError, match="must be a MessageCreateRequest"):
         await pachca.messages.create_message(body={"message": {}})  # type: ignore[call-overload]
     assert server.requests == []
 
 
 async def test_missing_required_body_field_names_it(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     with pytest.raises(InvalidRequestError, match=r"missing required argument\(s\): entity_id$"):
         await pachca.messages.create_message(content="Hello")  # type: ignore[call-overload]
@@ -185,7 +202,7 @@ async def test_missing_required_body_field_names_it(
     assert server.requests == []
 
 
-async def test_only_passed_fields_are_sent(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_only_passed_fields_are_sent(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json("PUT", "/chats/3", {"data": chat(3)})
     server.json("PUT", "/users/12", {"data": user(12)})
     await pachca.chats.update_chat(3, name="Renamed")
@@ -194,19 +211,21 @@ async def test_only_passed_fields_are_sent(server: FakePachca, pachca: PachcaCli
     assert server.requests[1].json() == {"user": {"title": "CTO"}}  # no `suspended: false`
 
 
-async def test_envelope_is_sent_even_when_empty(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_envelope_is_sent_even_when_empty(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.json("PUT", "/chats/3", {"data": chat(3)})
     await pachca.chats.update_chat(3)
     assert server.last.json() == {"chat": {}}
 
 
-async def test_none_sends_explicit_null(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_none_sends_explicit_null(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json("PUT", "/users/12", {"data": user(12)})
     await pachca.users.update_user(12, department=None, nickname="oleg")  # type: ignore[arg-type]
     assert server.last.json() == {"user": {"nickname": "oleg", "department": None}}
 
 
-async def test_dates_and_sets_in_body(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_dates_and_sets_in_body(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.reply("POST", "/chats/exports", Reply(204))
     await pachca.chats.request_export(
         start_at=datetime.date(2024, 1, 1),
@@ -224,7 +243,7 @@ async def test_dates_and_sets_in_body(server: FakePachca, pachca: PachcaClient) 
 
 @pytest.mark.parametrize("bad", [object(), float("nan")])
 async def test_unencodable_body_value_is_a_typed_error(
-    server: FakePachca, pachca: PachcaClient, bad: object
+    server: ScriptedServer, pachca: PachcaClient, bad: object
 ) -> None:
     with pytest.raises(InvalidRequestError, match=r"chats\.update_chat: .*name"):
         await pachca.chats.update_chat(3, name=bad)  # type: ignore[arg-type]
@@ -232,7 +251,7 @@ async def test_unencodable_body_value_is_a_typed_error(
 
 
 async def test_constant_body_field_needs_no_argument(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.reply("POST", "/views/open", Reply(201))
     view = OpenViewRequestView(
@@ -253,7 +272,9 @@ async def test_constant_body_field_needs_no_argument(
     }
 
 
-async def test_callers_objects_are_never_mutated(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_callers_objects_are_never_mutated(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.json("POST", "/messages", {"data": message(9)}, status=201)
     server.json("GET", "/search/messages", search_page([message(1)], total=1))
     buttons = [[Button(text="A", data="a")], [Button(text="B", url="https://b.example")]]
@@ -269,7 +290,7 @@ async def test_callers_objects_are_never_mutated(server: FakePachca, pachca: Pac
 
 
 async def test_headers_identify_the_sdk_and_carry_the_token(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.json("GET", "/profile", {"data": user()})
     await pachca.profile.get_profile()
@@ -277,7 +298,9 @@ async def test_headers_identify_the_sdk_and_carry_the_token(
     assert server.last.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-async def test_token_from_environment(server: FakePachca, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_token_from_environment(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PACHCA_TOKEN", "from-env-token")
     server.json("GET", "/profile", {"data": user()})
     async with PachcaClient(base_url=server.base_url) as pachca:
@@ -286,7 +309,7 @@ async def test_token_from_environment(server: FakePachca, monkeypatch: pytest.Mo
 
 
 async def test_explicit_token_beats_environment(
-    server: FakePachca, monkeypatch: pytest.MonkeyPatch
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PACHCA_TOKEN", "from-env-token")
     server.json("GET", "/profile", {"data": user()})
@@ -307,7 +330,7 @@ def test_no_token_anywhere_is_a_typed_error(
         PachcaClient()
 
 
-async def test_token_is_trimmed(server: FakePachca, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_token_is_trimmed(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PACHCA_TOKEN", "env-token\n")  # as read from a file
     server.json("GET", "/profile", {"data": user()})
     async with PachcaClient(base_url=server.base_url, retry=NO_RETRIES) as pachca:

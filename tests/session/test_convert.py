@@ -54,7 +54,7 @@ from pachca_async.models import (
     WebhookMessageThread,
     WebhookPayloadUnion,
 )
-from tests.fake_pachca import FakePachca, Reply, api_error, message, page, status, user
+from tests.scripted_server import Reply, ScriptedServer, api_error, message, page, status, user
 
 UTC = datetime.UTC
 
@@ -128,7 +128,9 @@ def test_unknown_enum_values_and_fields_are_accepted() -> None:
     assert structure(message(entity_type="user"), Message).entity_type is MessageEntityType.USER
 
 
-async def test_unknown_values_survive_a_real_call(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_unknown_values_survive_a_real_call(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.json("GET", "/messages/5", {"data": message(5, entity_type="board", extra=[1, 2])})
     assert (await pachca.messages.get_message(5)).entity_type == "board"
 
@@ -221,7 +223,7 @@ def test_unknown_webhook_payload_keeps_raw(document: dict[str, Any]) -> None:
 
 
 async def test_webhook_events_parse_through_a_real_call(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     events = [
         {
@@ -390,7 +392,7 @@ def test_datetimes_both_ways() -> None:
 
 
 async def test_stdlib_json_is_used_without_orjson(
-    monkeypatch: pytest.MonkeyPatch, server: FakePachca, pachca: PachcaClient
+    monkeypatch: pytest.MonkeyPatch, server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     monkeypatch.setitem(sys.modules, "orjson", None)  # `import orjson` now fails
     fallback = _convert._json_loads()

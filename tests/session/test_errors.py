@@ -32,7 +32,7 @@ from pachca_async import (
     ValidationError,
 )
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
-from tests.fake_pachca import TOKEN, FakePachca, Reply, api_error, free_port, message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
 OAUTH_401 = {"error": "invalid_token", "error_description": "Access token is missing"}
@@ -59,7 +59,7 @@ HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
     ],
 )
 async def test_status_maps_to_its_error_type(
-    server: FakePachca, pachca: PachcaClient, reply: Reply, error_type: type[APIStatusError]
+    server: ScriptedServer, pachca: PachcaClient, reply: Reply, error_type: type[APIStatusError]
 ) -> None:
     server.reply("GET", "/messages/5", reply)
     with pytest.raises(PachcaError) as caught:
@@ -76,7 +76,7 @@ async def test_status_maps_to_its_error_type(
 
 
 async def test_validation_error_carries_field_items(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     body = {
         "errors": [
@@ -123,7 +123,7 @@ async def test_validation_error_carries_field_items(
 
 
 async def test_error_items_without_optional_keys_still_parse(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     # `value` and `payload` are nullable: an item that leaves them out means the same
     body = {"errors": [{"key": "first_name", "message": "can't be blank", "code": "blank"}]}
@@ -147,7 +147,7 @@ async def test_error_items_without_optional_keys_still_parse(
     ],
 )
 async def test_odd_error_bodies_still_give_the_typed_error(
-    server: FakePachca, pachca: PachcaClient, body: bytes
+    server: ScriptedServer, pachca: PachcaClient, body: bytes
 ) -> None:
     server.reply("GET", "/messages/5", Reply(404, body=body, content_type="application/json"))
     with pytest.raises(PachcaError) as caught:
@@ -157,7 +157,7 @@ async def test_odd_error_bodies_still_give_the_typed_error(
 
 
 async def test_authentication_error_carries_oauth_fields(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.json("GET", "/profile", OAUTH_401, status=401)
     with pytest.raises(AuthenticationError) as caught:
@@ -185,7 +185,7 @@ async def test_authentication_error_carries_oauth_fields(
     ],
 )
 async def test_permission_denied_in_both_body_shapes(
-    server: FakePachca, pachca: PachcaClient, body: dict[str, Any], missing: str | None
+    server: ScriptedServer, pachca: PachcaClient, body: dict[str, Any], missing: str | None
 ) -> None:
     server.json("GET", "/messages/5", body, status=403)
     with pytest.raises(PermissionDeniedError) as caught:
@@ -201,7 +201,7 @@ async def test_permission_denied_in_both_body_shapes(
 
 
 async def test_rate_limit_error_reads_delta_seconds(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.reply("GET", "/messages/5", Reply(429, body="", headers={"Retry-After": "7"}))
     with pytest.raises(RateLimitError) as caught:
@@ -211,7 +211,7 @@ async def test_rate_limit_error_reads_delta_seconds(
     assert "empty body" in str(caught.value)
 
 
-async def test_rate_limit_error_reads_http_date(server: FakePachca) -> None:
+async def test_rate_limit_error_reads_http_date(server: ScriptedServer) -> None:
     now = 1_714_557_600.0  # 2024-05-01 10:00:00 UTC
     retry = RetryPolicy(max_retries=0, wall_clock=lambda: now)
     later = email.utils.formatdate(now + 30, usegmt=True)
@@ -224,7 +224,7 @@ async def test_rate_limit_error_reads_http_date(server: FakePachca) -> None:
 
 @pytest.mark.parametrize(("header", "expected"), [("soon", None), ("-3", 0.0), ("nan", None)])
 async def test_unusable_retry_after_is_not_trusted(
-    server: FakePachca, pachca: PachcaClient, header: str, expected: float | None
+    server: ScriptedServer, pachca: PachcaClient, header: str, expected: float | None
 ) -> None:
     server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": header}))
     with pytest.raises(RateLimitError) as caught:
@@ -233,7 +233,7 @@ async def test_unusable_retry_after_is_not_trusted(
 
 
 async def test_html_bad_gateway_keeps_the_raw_body(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.reply("GET", "/messages/5", Reply(502, body=HTML_502, content_type="text/html"))
     with pytest.raises(ServerError) as caught:
@@ -261,7 +261,7 @@ async def test_html_bad_gateway_keeps_the_raw_body(
     ],
 )
 async def test_unreadable_success_is_a_decode_error(
-    server: FakePachca, pachca: PachcaClient, body: bytes
+    server: ScriptedServer, pachca: PachcaClient, body: bytes
 ) -> None:
     server.reply("GET", "/messages/5", Reply(200, body=body, content_type="application/json"))
     with pytest.raises(PachcaError) as caught:
@@ -281,7 +281,7 @@ async def test_unreadable_success_is_a_decode_error(
     ],
 )
 async def test_unreadable_page_is_a_decode_error(
-    server: FakePachca, pachca: PachcaClient, document: Any
+    server: ScriptedServer, pachca: PachcaClient, document: Any
 ) -> None:
     server.json("GET", "/chats", document)
     with pytest.raises(PachcaError) as caught:
@@ -304,7 +304,7 @@ async def test_connection_refused_is_connect_error() -> None:
 
 @virtual_clock
 async def test_slow_answer_is_timeout_error() -> None:
-    async with FakePachca() as server:
+    async with ScriptedServer() as server:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=31))
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=NO_RETRIES) as pachca:
             with pytest.raises(PachcaError) as caught:
@@ -314,7 +314,7 @@ async def test_slow_answer_is_timeout_error() -> None:
 
 
 async def test_dropped_connection_is_connection_error(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.reply("POST", "/messages", Reply(drop=True))
     with pytest.raises(PachcaError) as caught:
@@ -323,7 +323,9 @@ async def test_dropped_connection_is_connection_error(
     assert server.count("POST") == 1
 
 
-async def test_truncated_body_is_connection_error(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_truncated_body_is_connection_error(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     async def truncated(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Length": "1000"})
         response.content_type = "application/json"
@@ -361,7 +363,7 @@ async def test_non_http_answer_is_connection_error() -> None:
     assert TOKEN not in str(caught.value)
 
 
-async def test_closed_session_of_the_caller_is_a_typed_error(server: FakePachca) -> None:
+async def test_closed_session_of_the_caller_is_a_typed_error(server: ScriptedServer) -> None:
     session = aiohttp.ClientSession()
     await session.close()
     async with PachcaClient(TOKEN, base_url=server.base_url, session=session) as pachca:
@@ -401,5 +403,5 @@ async def test_transport_failures_map_to_typed_errors(
 
 
 def server_body(document: Any) -> bytes:
-    """The bytes `FakePachca` sends for `document`."""
+    """The bytes `ScriptedServer` sends for `document`."""
     return Reply(json=document).response().body  # type: ignore[return-value]

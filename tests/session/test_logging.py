@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pachca_async import APITimeoutError, NotFoundError, PachcaClient, RetryPolicy
-from tests.fake_pachca import TOKEN, FakePachca, Reply, message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, message
 from tests.session.conftest import virtual_clock
 
 LINE = re.compile(r"^(GET|POST|PUT|DELETE) (\S+) -> (\w+) in (\d+) ms \(attempt (\d+)\)$")
@@ -28,7 +28,7 @@ def request_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, ...]]:
 @virtual_clock
 async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
-    async with FakePachca() as server:
+    async with ScriptedServer() as server:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=1.5))
         server.reply("POST", "/messages", Reply(201, {"data": message(9)}))
         server.reply("DELETE", "/messages/5", Reply(404))
@@ -48,7 +48,7 @@ async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> N
 async def test_each_attempt_logs_its_own_line(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
     retry = RetryPolicy(max_retries=2, random=lambda: 0.5)
-    async with FakePachca() as server:
+    async with ScriptedServer() as server:
         server.reply("GET", "/messages/5", Reply(503), Reply(200, {"data": message(5)}, delay=40))
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=retry) as pachca:
             with pytest.raises(APITimeoutError):
@@ -61,7 +61,7 @@ async def test_each_attempt_logs_its_own_line(caplog: pytest.LogCaptureFixture) 
 
 
 async def test_nothing_is_logged_above_debug_for_a_plain_call(
-    server: FakePachca, pachca: PachcaClient, caplog: pytest.LogCaptureFixture
+    server: ScriptedServer, pachca: PachcaClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
     server.json("GET", "/messages/5", {"data": message(5)})

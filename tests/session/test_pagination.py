@@ -12,16 +12,16 @@ from pachca_async.models import (
     SearchPaginationMeta,
     User,
 )
-from tests.fake_pachca import FakePachca, chat, page, search_page, user
+from tests.scripted_server import ScriptedServer, chat, page, search_page, user
 
 
-def cursors(server: FakePachca) -> list[str | None]:
+def cursors(server: ScriptedServer) -> list[str | None]:
     """The cursor each request carried, in order."""
     return [r.query.get("cursor") for r in server.requests]
 
 
 async def test_list_walk_ends_only_on_has_next_false(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.by_cursor(
         "GET",
@@ -39,14 +39,14 @@ async def test_list_walk_ends_only_on_has_next_false(
     assert all(r.query["limit"] == "2" for r in server.requests)
 
 
-async def test_full_last_page_ends_the_walk(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_full_last_page_ends_the_walk(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.by_cursor("GET", "/chats", {None: page([chat(1), chat(2)], has_next=False)})
     assert [c.id async for c in pachca.chats.list_chats(limit=2)] == [1, 2]
     assert server.count() == 1
 
 
 async def test_search_walk_ends_when_total_is_reached(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.by_cursor(
         "GET",
@@ -63,7 +63,9 @@ async def test_search_walk_ends_when_total_is_reached(
     assert cursors(server) == [None, "s2", "s3"]
 
 
-async def test_search_walk_ends_on_an_empty_page(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_search_walk_ends_on_an_empty_page(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.by_cursor(
         "GET",
         "/search/chats",
@@ -77,7 +79,7 @@ async def test_search_walk_ends_on_an_empty_page(server: FakePachca, pachca: Pac
 
 
 async def test_list_without_has_next_ends_like_a_search(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     # `GET /users?query=...` answers with search-style meta on a list endpoint
     server.by_cursor(
@@ -97,7 +99,7 @@ async def test_list_without_has_next_ends_like_a_search(
     [(0, [], 0), (1, [1], 1), (2, [1, 2], 1), (3, [1, 2, 3], 2), (9, [1, 2, 3, 4, 5], 3)],
 )
 async def test_max_items_bounds_the_walk(
-    server: FakePachca,
+    server: ScriptedServer,
     pachca: PachcaClient,
     max_items: int,
     expected_ids: list[int],
@@ -122,7 +124,7 @@ async def test_negative_max_items_is_a_typed_error(pachca: PachcaClient) -> None
         pachca.chats.list_chats(max_items=-1)
 
 
-async def test_pages_walks_page_by_page(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_pages_walks_page_by_page(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.by_cursor(
         "GET",
         "/chats",
@@ -137,7 +139,7 @@ async def test_pages_walks_page_by_page(server: FakePachca, pachca: PachcaClient
     assert [p.has_next for p in pages] == [True, False]
 
 
-async def test_await_gives_one_typed_page(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_await_gives_one_typed_page(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.by_cursor("GET", "/chats", {None: page([chat(1)], next_page="p2")})
     first = await pachca.chats.list_chats(limit=1)
     assert type(first) is Page
@@ -153,7 +155,7 @@ async def test_await_gives_one_typed_page(server: FakePachca, pachca: PachcaClie
     assert server.count() == 1
 
 
-async def test_await_gives_one_search_page(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_await_gives_one_search_page(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.by_cursor("GET", "/search/users", {None: search_page([user(1)], total=40)})
     found = await pachca.search.search_users(query="oleg")
     assert type(found.meta) is SearchPaginationMeta
@@ -162,7 +164,7 @@ async def test_await_gives_one_search_page(server: FakePachca, pachca: PachcaCli
 
 
 async def test_callers_cursor_is_the_starting_point(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.by_cursor(
         "GET",
@@ -180,7 +182,7 @@ async def test_callers_cursor_is_the_starting_point(
     assert cursors(server) == ["mine", "mine", "mine", "p2", "mine", "p2"]
 
 
-async def test_walk_keeps_callers_arguments(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_walk_keeps_callers_arguments(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.by_cursor(
         "GET",
         "/search/messages",
@@ -196,7 +198,7 @@ async def test_walk_keeps_callers_arguments(server: FakePachca, pachca: PachcaCl
 
 
 async def test_a_cursor_that_does_not_move_ends_the_walk(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     # a server bug must not turn into an endless loop of the same page
     server.by_cursor(
@@ -209,7 +211,7 @@ async def test_a_cursor_that_does_not_move_ends_the_walk(
 
 
 async def test_leaving_a_walk_early_fetches_nothing_more(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.by_cursor(
         "GET",

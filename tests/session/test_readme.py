@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 import pachca_async
-from tests.fake_pachca import FakePachca, chat, message, page, reaction, serve_in_thread
+from tests.scripted_server import ScriptedServer, chat, message, page, reaction, serve_in_thread
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -27,7 +27,7 @@ def quick_start() -> str:
     return found.group(1)
 
 
-def answer_like_pachca(server: FakePachca) -> None:
+def answer_like_pachca(server: ScriptedServer) -> None:
     async def create_message(request: web.Request) -> web.Response:
         sent = (await request.json())["message"]
         created = message(1001, entity_id=sent["entity_id"], chat_id=sent["entity_id"])
@@ -51,7 +51,7 @@ def test_readme_quick_start_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = quick_start()
-    with serve_in_thread(FakePachca()) as server:
+    with serve_in_thread(ScriptedServer()) as server:
         answer_like_pachca(server)
 
         class LocalClient(pachca_async.PachcaClient):

@@ -22,13 +22,13 @@ from pachca_async.models import (
     UserStatus,
     UserStatusAwayMessage,
 )
-from tests.fake_pachca import FakePachca, Reply, message, reaction, status
+from tests.scripted_server import Reply, ScriptedServer, message, reaction, status
 
 UTC = datetime.UTC
 
 
 async def test_envelope_is_unwrapped_into_typed_models(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.json("GET", "/messages/5", {"data": message(5)})
     msg = await pachca.messages.get_message(5)
@@ -54,7 +54,7 @@ async def test_envelope_is_unwrapped_into_typed_models(
     assert msg.voice_content is None
 
 
-async def test_unwrapped_list_result(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_unwrapped_list_result(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json(
         "GET",
         "/custom_properties",
@@ -67,7 +67,7 @@ async def test_unwrapped_list_result(server: FakePachca, pachca: PachcaClient) -
     assert server.last.query_string == "entity_type=User"
 
 
-async def test_no_content_returns_none(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_no_content_returns_none(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.reply("DELETE", "/messages/5", Reply(204))
     assert await pachca.messages.delete_message(5) is None
     assert server.count("DELETE", "/messages/5") == 1
@@ -75,7 +75,7 @@ async def test_no_content_returns_none(server: FakePachca, pachca: PachcaClient)
 
 @pytest.mark.parametrize("document", [None, {"data": None}])
 async def test_status_calls_return_none_for_null(
-    server: FakePachca, pachca: PachcaClient, document: object
+    server: ScriptedServer, pachca: PachcaClient, document: object
 ) -> None:
     server.json("GET", "/profile/status", document)
     server.json("GET", "/users/12/status", document)
@@ -84,7 +84,7 @@ async def test_status_calls_return_none_for_null(
     assert server.requests[0].body == b""
 
 
-async def test_status_calls_return_the_status(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_status_calls_return_the_status(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json("GET", "/users/12/status", {"data": status()})
     found = await pachca.users.get_user_status(12)
     assert found == UserStatus(
@@ -97,7 +97,7 @@ async def test_status_calls_return_the_status(server: FakePachca, pachca: Pachca
 
 
 async def test_null_is_not_accepted_where_the_spec_forbids_it(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.json("GET", "/messages/5", None)
     with pytest.raises(ResponseDecodeError):
@@ -105,7 +105,7 @@ async def test_null_is_not_accepted_where_the_spec_forbids_it(
 
 
 async def test_export_download_returns_location_without_following(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     archive = f"{server.url}/storage/export-7.zip"
     server.reply("GET", "/chats/exports/7", Reply(302, headers={"Location": archive}))
@@ -114,13 +114,15 @@ async def test_export_download_returns_location_without_following(
     assert [r.path for r in server.requests] == ["/chats/exports/7"]
 
 
-async def test_relative_location_is_made_absolute(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_relative_location_is_made_absolute(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.reply("GET", "/chats/exports/7", Reply(302, headers={"Location": "/storage/e.zip"}))
     assert await pachca.chats.download_export(7) == f"{server.url}/storage/e.zip"
 
 
 async def test_redirect_without_location_is_a_decode_error(
-    server: FakePachca, pachca: PachcaClient
+    server: ScriptedServer, pachca: PachcaClient
 ) -> None:
     server.reply("GET", "/chats/exports/7", Reply(302))
     with pytest.raises(ResponseDecodeError, match="no Location header") as caught:
@@ -128,7 +130,9 @@ async def test_redirect_without_location_is_a_decode_error(
     assert caught.value.status == 302
 
 
-async def test_upload_params_are_not_enveloped(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_upload_params_are_not_enveloped(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
     server.json(
         "POST",
         "/uploads",
@@ -154,7 +158,7 @@ async def test_upload_params_are_not_enveloped(server: FakePachca, pachca: Pachc
     assert server.last.body == b""
 
 
-async def test_add_reaction_is_not_enveloped(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_add_reaction_is_not_enveloped(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json("POST", "/messages/5/reactions", reaction("👍"), status=201)
     added = await pachca.reactions.add_reaction(5, code="👍")
     assert added == Reaction(
@@ -166,7 +170,7 @@ async def test_add_reaction_is_not_enveloped(server: FakePachca, pachca: PachcaC
     assert server.last.json() == {"code": "👍"}
 
 
-async def test_page_of_plain_ids(server: FakePachca, pachca: PachcaClient) -> None:
+async def test_page_of_plain_ids(server: ScriptedServer, pachca: PachcaClient) -> None:
     server.json(
         "GET",
         "/messages/5/read_member_ids",

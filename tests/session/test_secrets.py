@@ -17,7 +17,7 @@ from pachca_async import (
     RetryEvent,
     RetryPolicy,
 )
-from tests.fake_pachca import TOKEN, FakePachca, Reply, api_error, free_port, message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
 from tests.session.conftest import virtual_clock
 
 FAILURES = [
@@ -55,7 +55,7 @@ async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
         return response
 
     retry = RetryPolicy(max_retries=1, on_retry=events.append)
-    async with FakePachca() as server:
+    async with ScriptedServer() as server:
         for id, failure in enumerate(FAILURES):
             server.reply("GET", f"/messages/{id}", failure)
         async with PachcaClient(

@@ -1,7 +1,7 @@
 """A local server that answers like Pachca and records every request that reaches it.
 
 ```python
-async with FakePachca() as server:
+async with ScriptedServer() as server:
     server.reply("GET", "/messages/5", Reply(json={"data": message()}))
     async with PachcaClient(TOKEN, base_url=server.base_url) as pachca:
         await pachca.messages.get_message(5)
@@ -89,7 +89,7 @@ class Recorded:
         return json.loads(self.body)
 
 
-class FakePachca:
+class ScriptedServer:
     """A recording server: script answers with `reply`, read what arrived in `requests`.
 
     Pass `port` to listen on a chosen port (one that refused connections a moment ago, say).
@@ -183,7 +183,7 @@ class FakePachca:
             return web.Response()  # never reaches the client
         return reply.response()
 
-    async def __aenter__(self) -> FakePachca:
+    async def __aenter__(self) -> ScriptedServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._server = TestServer(app, host="127.0.0.1", port=self._port)
@@ -201,7 +201,7 @@ class FakePachca:
 
 
 @contextlib.contextmanager
-def serve_in_thread(server: FakePachca) -> Iterator[FakePachca]:
+def serve_in_thread(server: ScriptedServer) -> Iterator[ScriptedServer]:
     """Run `server` on its own event loop in a thread, for code that runs its own loop."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
