@@ -49,12 +49,10 @@ def _pointer_of(spec: Any, loc: tuple[int | str, ...]) -> str:
     parts: list[str | int] = []
     node = spec
     for key in loc:
-        if (isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)) or (
-            isinstance(node, dict) and key in node
-        ):
-            node = node[key]
-        else:
+        in_list = isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        if not (in_list or (isinstance(node, dict) and key in node)):
             continue  # a model name in pydantic's location, not a document key
+        node = node[key]
         parts.append(key)
     return pointer(*parts)
 
