@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 BENCH_VENV := bench/.venv
 BENCH_BIN := $(BENCH_VENV)/bin
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
 .PHONY: install generate test lint format bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +18,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Prism, the mock server of the contract tests (tests/contract); without npm they skip.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund && touch $(NODE_STAMP); \
+	else \
+		echo "npm is not installed: the Prism contract tests will be skipped"; \
+	fi
+
 generate: $(STAMP)
 	$(BIN)/python -m codegen
 
-test: $(STAMP)
+test: install
 	$(BIN)/python -m pytest -W error::ResourceWarning
 
 lint: $(STAMP)

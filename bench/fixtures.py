@@ -1,4 +1,4 @@
-"""Canned API answers for the benchmarks: rich messages as Pachca sends them."""
+"""Canned API answers for the benchmarks (and tests): rich messages and upload parameters."""
 
 from __future__ import annotations
 
@@ -83,3 +83,20 @@ def page_body(size: int = 50) -> bytes:
             },
         }
     ).encode()
+
+
+def upload_params(
+    direct_url: str, key: str = "attaches/files/93746/bench/${filename}"
+) -> dict[str, str]:
+    """What `POST /uploads` hands out, pointing the upload at `direct_url`."""
+    return {
+        "Content-Disposition": "attachment",
+        "acl": "private",
+        "policy": "eyJleHBpcmF0aW9uIjoiMjAzMC0wMS0wMVQwMDowMDowMFoifQ==",
+        "x-amz-credential": "286471_server/20211122/kz-6x/s3/aws4_request",
+        "x-amz-algorithm": "AWS4-HMAC-SHA256",
+        "x-amz-date": "20211122T065734Z",
+        "x-amz-signature": "87e8f3ba4083c937c0e891d7a11",
+        "key": key,
+        "direct_url": direct_url,
+    }

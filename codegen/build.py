@@ -49,13 +49,13 @@ def _pointer_of(spec: Any, loc: tuple[int | str, ...]) -> str:
     parts: list[str | int] = []
     node = spec
     for key in loc:
-        # Two branches, not one `or`: mypy narrows the index type only per branch.
-        if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):  # noqa: SIM114
-            node = node[key]
-        elif isinstance(node, dict) and key in node:
-            node = node[key]
+        if isinstance(node, list) and isinstance(key, int):
+            found = 0 <= key < len(node)
         else:
+            found = isinstance(node, dict) and key in node
+        if not found:
             continue  # a model name in pydantic's location, not a document key
+        node = node[key]
         parts.append(key)
     return pointer(*parts)
 

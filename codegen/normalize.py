@@ -14,6 +14,8 @@ spec does not state are added as `x-sdk-*` extensions:
 - `x-sdk-result` (on an operation): `location` when the result is the `Location` header.
 - `x-sdk-rate-class` (on an operation): which of Pachca's rate limits the call counts against.
 - `x-sdk-url-param` (on an operation): the argument that carries the absolute URL to call.
+- `x-sdk-extends` (on an object): the class this one subclasses; it has the same properties and
+  requires at least as many, so its instances are valid wherever the base is expected.
 """
 
 from __future__ import annotations
@@ -64,6 +66,13 @@ AUDIT_DETAILS_EMPTY = "AuditDetailsEmpty"
 MESSAGE_WRITE = {("post", "/messages"), ("put", "/messages/{id}"), ("delete", "/messages/{id}")}
 WEBHOOK_EVENTS = {("get", "/webhooks/events")}
 
+# Request objects that are stricter versions of another. A file attached to a new message (type
+# and size required) is a valid file for an edit too, so one value, such as what
+# `files.upload` returns, type-checks in both calls.
+SUBTYPES: Mapping[str, str] = {
+    "MessageCreateRequestMessageFilesItem": "MessageUpdateRequestMessageFilesItem",
+}
+
 # What unknown webhook payloads and unknown audit details parse into.
 UNKNOWN_WEBHOOK_PAYLOAD = "UnknownWebhookPayload"
 UNKNOWN_AUDIT_DETAILS = "UnknownAuditDetails"
@@ -85,6 +94,7 @@ def normalize(spec: Mapping[str, Any]) -> Spec:
     for fix in (
         _keep_nullable_refs,
         _name_inline_objects,
+        _mark_subtypes,
         _discriminate_unions,
         _select_audit_details,
         _rails_array_params,
@@ -193,6 +203,30 @@ def _name_inline_objects(spec: Spec) -> None:
                 name = _pascal(op["operationId"].split("_", 1)[1]) + "Request"
                 body.setdefault("title", name)
                 visit(body, name)
+
+
+def _mark_subtypes(spec: Spec) -> None:
+    """Mark the objects of `SUBTYPES` with `x-sdk-extends`, once they are named.
+
+    The pair must have the same properties, and the subtype must require everything the base
+    requires; a spec where that no longer holds fails here instead of generating a wrong class.
+    """
+    titled = {
+        node["title"]: (where, node)
+        for where, node in _walk(spec, "")
+        if isinstance(node.get("title"), str) and "properties" in node
+    }
+    for name, base in SUBTYPES.items():
+        if name not in titled or base not in titled:
+            continue
+        where, node = titled[name]
+        base_node = titled[base][1]
+        if list(node["properties"]) != list(base_node["properties"]):
+            raise SpecError(where, f"cannot extend {base}: the properties differ")
+        missing = set(base_node.get("required", [])) - set(node.get("required", []))
+        if missing:
+            raise SpecError(where, f"cannot extend {base}: {sorted(missing)} not required")
+        node["x-sdk-extends"] = base
 
 
 def _pascal(text: str) -> str:
@@ -327,11 +361,14 @@ def _select_audit_details(spec: Spec) -> None:
 def _rails_array_params(spec: Spec) -> None:
     """Array query parameters go out as `name[]=a&name[]=b`, as the live API reads them.
 
-    The spec says `explode: false` (comma-separated), which the API does not understand.
+    The spec says `explode: false` (comma-separated), which the API does not understand. The
+    array may be a named schema (`names`: `$ref: TagNamesFilter`).
     """
     for _, _, op in operations(spec):
         for param in op.get("parameters", []):
-            if param.get("in") == "query" and param.get("schema", {}).get("type") == "array":
+            schema = param.get("schema", {})
+            schema = schemas(spec).get(ref_name(schema) or "", schema)
+            if param.get("in") == "query" and schema.get("type") == "array":
                 param["explode"] = True
                 param["x-sdk-wire-name"] = param["name"] + "[]"
 

@@ -73,6 +73,8 @@ class ModelView:
     name: str
     description: str
     fields: list[FieldView]
+    base: str | None = None
+    """The model this one subclasses (`x-sdk-extends`); its fields are all declared again."""
 
 
 @dataclass
@@ -123,6 +125,8 @@ class BodyFieldView:
     required: bool
     annotation: str
     description: str
+    default: str | None = None
+    """A required one-value `Literal` is sent with its only value unless given."""
 
 
 @dataclass
@@ -285,7 +289,8 @@ class ViewBuilder:
                 (member, str(value), text(notes.get(value)))
                 for member, value in enum.values.items()
             ]
-            views.append(EnumView(name, text(node.get("description")), members))
+            description = text(node.get("description")) or humanize(name)
+            views.append(EnumView(name, description, members))
         return sorted(views, key=lambda v: v.name)
 
     def model_views(self) -> list[ModelView]:
@@ -293,8 +298,11 @@ class ViewBuilder:
         for name, model in self.models.items():
             if name in self.skipped or self._is_map(model):
                 continue
-            views.append(ModelView(name, text(model.description), self._fields(model)))
-        return sorted(views, key=lambda v: v.name)
+            description = text(model.description) or humanize(name)
+            base = (model.data.model_extra or {}).get("x-sdk-extends")
+            views.append(ModelView(name, description, self._fields(model), base))
+        # A subclass right after its base: a class statement needs its base defined.
+        return sorted(views, key=lambda v: (v.base or v.name, v.base is not None, v.name))
 
     def _fields(self, model: ModelProperty) -> list[FieldView]:
         props = {text(p.name): p for p in _props(model)}
@@ -493,12 +501,15 @@ class ViewBuilder:
         return [props[text(k)] for k in (model.data.properties or {})]
 
     def _body_field(self, prop: Property, path: tuple[str, ...]) -> BodyFieldView:
+        annotation = self.annotation(prop, as_input=True)
+        constant = annotation.startswith("Literal[") and "|" not in annotation
         return BodyFieldView(
             name=str(prop.python_name),
             path=path,
-            required=prop.required,
-            annotation=self.annotation(prop, as_input=True),
+            required=prop.required and not constant,
+            annotation=annotation,
             description=text(prop.description),
+            default=annotation[len("Literal[") : -1] if constant and prop.required else None,
         )
 
     def _result(self, op: dict[str, Any], endpoint: Endpoint, where: str) -> dict[str, Any]:
@@ -569,6 +580,13 @@ class ViewBuilder:
 
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def humanize(name: str) -> str:
+    """A docstring for a schema the spec leaves undescribed: `FileUploadRequest` → "File upload
+    request." """
+    words = naming.snake(name).split("_")
+    return " ".join(words).capitalize() + "."
 
 
 def optional(annotation: str) -> str:

@@ -9,18 +9,21 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiohttp
+from yarl import URL
 
 from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, TOKEN_ENV, Timeout
 from ._decode import decode
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
+from ._exports import Chats
 from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
 from ._operation import Operation
 from ._pagination import Page, Paginator
 from ._retry import RetryPolicy
-from ._transport import AiohttpTransport, Transport
+from ._transport import AiohttpTransport, Request, Response, Transport
 from ._types import UNSET, Unset
+from ._uploads import Files
 from ._version import __version__
 
 T = TypeVar("T")
@@ -31,6 +34,9 @@ USER_AGENT = f"pachca-async/{__version__}"
 
 class PachcaClient(Services):
     """An asyncio client for the Pachca API.
+
+    `files` and `chats` add hand-written helpers to the generated calls: `files.upload`,
+    `files.send_message` and `chats.save_export`.
 
     ```python
     async with PachcaClient("TOKEN") as pachca:
@@ -50,6 +56,9 @@ class PachcaClient(Services):
         **session_options: Passed to the `ClientSession` the client makes (`connector`, ...).
     """
 
+    files: Files
+    chats: Chats
+
     def __init__(
         self,
         token: str | None = None,
@@ -65,11 +74,10 @@ class PachcaClient(Services):
         ssl: Any = True,
         **session_options: Any,
     ) -> None:
-        token = token if token is not None else os.environ.get(TOKEN_ENV)
-        if not token:
-            raise InvalidRequestError(f"PachcaClient needs a token: pass one or set {TOKEN_ENV}")
+        token = _token(token)
         if transport is not None and (session is not None or session_options):
             raise InvalidRequestError("pass either `transport` or aiohttp session settings")
+        _check_base_url(base_url)
         public = {"User-Agent": USER_AGENT}
         self._target = Target(
             base_url=base_url,
@@ -90,6 +98,8 @@ class PachcaClient(Services):
             [*self._middlewares, retry_requests(retry), log_requests], self._transport
         )
         Services.__init__(self, self)
+        self.files = Files(self)
+        self.chats = Chats(self)
 
     def with_options(
         self,
@@ -147,9 +157,18 @@ class PachcaClient(Services):
             await self._transport.close()
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
-        request = build_request(operation, arguments, self._target, self._timeout)
-        response = await self._handler(request)
-        return decode(request, response, now=self._retry.wall_clock())  # type: ignore[no-any-return]
+        request = self._build(operation, arguments)
+        return self._decode(request, await self._send(request))  # type: ignore[no-any-return]
+
+    def _build(self, operation: Operation[Any], arguments: dict[str, Any]) -> Request:
+        return build_request(operation, arguments, self._target, self._timeout)
+
+    async def _send(self, request: Request) -> Response:
+        """One request through the middlewares, retries and the transport."""
+        return await self._handler(request)
+
+    def _decode(self, request: Request, response: Response) -> Any:
+        return decode(request, response, now=self._retry.wall_clock())
 
     def _paginate(
         self,
@@ -163,6 +182,25 @@ class PachcaClient(Services):
 
         start = arguments.get("cursor", UNSET)
         return Paginator(fetch, cursor=None if start is UNSET else start, max_items=max_items)
+
+
+def _token(given: str | None) -> str:
+    """The token to send: given or from the environment, without the newline a file leaves."""
+    token = (given if given is not None else os.environ.get(TOKEN_ENV, "")).strip()
+    if not token:
+        raise InvalidRequestError(f"PachcaClient needs a token: pass one or set {TOKEN_ENV}")
+    if not token.isprintable() or any(c.isspace() for c in token):
+        raise InvalidRequestError("the token contains spaces or control characters")
+    return token
+
+
+def _check_base_url(base_url: str) -> None:
+    try:
+        url = URL(base_url)
+    except (TypeError, ValueError):
+        url = URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidRequestError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
 
 
 def _policy(retry: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:

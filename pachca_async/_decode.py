@@ -6,7 +6,11 @@ caller gets a typed `PachcaError`, never a `JSONDecodeError`, `KeyError` or `Typ
 
 from __future__ import annotations
 
-from typing import Any
+import html
+import re
+from typing import Any, get_origin
+
+from yarl import URL
 
 from ._convert import loads, structure
 from ._exceptions import (
@@ -14,6 +18,7 @@ from ._exceptions import (
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
+    StorageError,
     error_class,
 )
 from ._generated.models import ApiErrorItem
@@ -21,6 +26,10 @@ from ._operation import Operation, ResultKind
 from ._pagination import Page
 from ._retry import parse_retry_after
 from ._transport import Request, Response
+
+_XML_FIELDS = {
+    name: re.compile(rf"<{name}>(.*?)</{name}>".encode(), re.DOTALL) for name in ("Code", "Message")
+}
 
 
 def decode(request: Request, response: Response, *, now: float) -> Any:
@@ -40,13 +49,11 @@ def decode(request: Request, response: Response, *, now: float) -> Any:
         location = response.headers.get("Location")
         if not location:
             raise _decode_error(request, response, "the answer has no Location header")
-        return location
+        return str(URL(request.url).join(URL(location)))  # a relative one is legal HTTP
     try:
         document = loads(response.body)
     except ValueError:
         raise _decode_error(request, response, "the body is not JSON") from None
-    if document is None and result.nullable:
-        return None
     try:
         return _typed(operation, document)
     except Exception as error:  # any shape mismatch: KeyError, TypeError, ValueError, ...
@@ -56,7 +63,13 @@ def decode(request: Request, response: Response, *, now: float) -> Any:
 
 def _typed(operation: Operation[Any], document: Any) -> Any:
     result = operation.result
+    if document is None and result.nullable:  # the spec's literal `null`
+        return None
     value = document["data"] if result.envelope else document
+    if value is None and result.nullable:  # `{"data": null}` means the same
+        return None
+    if get_origin(result.type) is list and not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
     if operation.pagination is None:
         return structure(value, result.type)
     meta = document.get("meta") or {}
@@ -125,9 +138,14 @@ def status_error(request: Request, response: Response, *, now: float) -> APIStat
 
 
 def _error_item(item: Any) -> Any:
-    """An `ApiErrorItem`, or the raw value when it does not have that shape."""
+    """An `ApiErrorItem`, or the raw value when it does not have that shape.
+
+    `value` and `payload` are nullable, so an item that leaves them out still parses.
+    """
+    if not isinstance(item, dict):
+        return item
     try:
-        return structure(item, ApiErrorItem)
+        return structure({"value": None, "payload": None, **item}, ApiErrorItem)
     except Exception:
         return item
 
@@ -136,3 +154,29 @@ def _describe_item(item: Any) -> str:
     if isinstance(item, ApiErrorItem):
         return f"{item.key}: {item.message}" if item.key else item.message
     return str(item)
+
+
+def storage_error(
+    response: Response, cls: type[StorageError], what: str, *, hint: str | None = None
+) -> StorageError:
+    """The typed error for a refusal of the file storage, with the code and text of its XML.
+
+    S3-compatible storages answer `<Error><Code>...</Code><Message>...</Message></Error>`;
+    anything else still gives the status. `hint` says what the caller can do about it.
+    """
+    code, text = (_xml_field(response.body, name) for name in ("Code", "Message"))
+    detail = ": ".join(part for part in (code, text) if part) or "no details"
+    message = f"the file storage refused {what} with {response.status} {response.reason}"
+    return cls(
+        f"{message.rstrip()}: {detail}" + (f"; {hint}" if hint else ""),
+        status=response.status,
+        code=code,
+        storage_message=text,
+    )
+
+
+def _xml_field(body: bytes, name: str) -> str | None:
+    found = _XML_FIELDS[name].search(body[:65536])
+    if found is None:
+        return None
+    return html.unescape(found.group(1).decode("utf-8", "replace")).strip() or None

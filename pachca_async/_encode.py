@@ -20,7 +20,7 @@ from ._convert import unstructure
 from ._exceptions import InvalidRequestError
 from ._files import multipart_body
 from ._operation import BodyKind, Operation
-from ._transport import Body, Request
+from ._transport import Body, Request, redacted
 from ._types import UNSET
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -31,7 +31,7 @@ class Target:
     """Where and how requests go: what every request of a client shares."""
 
     base_url: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=redacted)
     """Sent with every request that needs auth (the `Authorization` header among them)."""
     public_headers: Mapping[str, str]
     """Sent with requests that must not carry the token (uploads to the file storage)."""
@@ -123,7 +123,8 @@ def _body(operation: Operation[Any], arguments: Mapping[str, Any]) -> Body:
             )
         if spec.kind is BodyKind.MULTIPART:
             return multipart_body(operation, {f.name: getattr(model, f.name) for f in spec.fields})
-        return _json(unstructure(model))
+        whole = unstructure(model)
+        return _json(operation, whole, {"body": whole})
     missing = [f.name for f in spec.fields if f.required and f.name not in given]
     if missing:
         raise InvalidRequestError(
@@ -131,15 +132,46 @@ def _body(operation: Operation[Any], arguments: Mapping[str, Any]) -> Body:
         )
     if spec.kind is BodyKind.MULTIPART:
         return multipart_body(operation, given)
+    values = {name: unstructure(value) for name, value in given.items()}
     document: dict[str, Any] = {}
     for f in spec.fields:
         container = document
         for key in f.path[:-1]:  # the envelope (`message`) is always sent, even if empty
             container = container.setdefault(key, {})
-        if f.name in given:
-            container[f.path[-1]] = unstructure(given[f.name])
-    return _json(document)
+        if f.name in values:
+            container[f.path[-1]] = values[f.name]
+        elif f.default is not None:
+            container[f.path[-1]] = f.default
+    return _json(operation, document, values)
 
 
-def _json(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+def _json(operation: Operation[Any], document: Any, values: Mapping[str, Any]) -> bytes:
+    """The body as UTF-8 JSON; a value JSON cannot carry is the caller's error, named."""
+    try:
+        return _dumps(document)
+    except (TypeError, ValueError) as error:
+        bad = [name for name, value in values.items() if not _encodable(value)]
+        raise InvalidRequestError(
+            f"{operation.name}: cannot send {', '.join(f'`{n}`' for n in bad)} as JSON: {error}"
+        ) from None
+
+
+def _dumps(document: Any) -> bytes:
+    return json.dumps(
+        document, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_as_list
+    ).encode()
+
+
+def _as_list(value: Any) -> list[Any]:
+    """Sets travel as JSON arrays; anything else JSON has no form for is refused."""
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        _dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -15,7 +15,9 @@
     │   ├── ConnectError               the connection failed before anything was sent
     │   └── APITimeoutError            no complete answer in time
     ├── ResponseDecodeError            a success answer that is not what the spec says
-    ├── UploadError                    the file storage refused an upload
+    ├── StorageError                   the file storage refused a transfer
+    │   ├── UploadError                an upload (`files.upload`)
+    │   └── DownloadError              a download (`chats.save_export`)
     └── InvalidRequestError            the arguments cannot make a valid request (also a
                                        ValueError); nothing was sent
 
@@ -164,8 +166,8 @@ class InvalidRequestError(PachcaError, ValueError):
     """
 
 
-class UploadError(PachcaError):
-    """The file storage refused an upload.
+class StorageError(PachcaError):
+    """The file storage (not the Pachca API) refused a transfer.
 
     Attributes:
         status: The storage's HTTP status code.
@@ -185,6 +187,14 @@ class UploadError(PachcaError):
         self.status = status
         self.code = code
         self.storage_message = storage_message
+
+
+class UploadError(StorageError):
+    """The file storage refused an upload."""
+
+
+class DownloadError(StorageError):
+    """The file storage refused a download."""
 
 
 STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {

@@ -20,6 +20,7 @@ import attrs
 
 from ._decode import status_error
 from ._exceptions import PachcaError
+from ._files import MultipartBody
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import Request, Response, Transport
 
@@ -107,8 +108,13 @@ def retry_requests(policy: RetryPolicy) -> Middleware:
 
 
 def _replayable(request: Request) -> bool:
-    """Only a body held in memory can be sent again whole; a consumed stream cannot."""
-    return request.body is None or isinstance(request.body, bytes)
+    """Only a body that can be read again from its first byte is sent again; a stream is not."""
+    body = request.body
+    return (
+        body is None
+        or isinstance(body, bytes)
+        or (isinstance(body, MultipartBody) and body.rereadable)
+    )
 
 
 async def _announce(

@@ -63,6 +63,8 @@ class BodyField:
     name: str
     path: tuple[str, ...]
     required: bool = False
+    default: Any = None
+    """Sent when the caller leaves the field out: the only value a field may take."""
 
 
 @attrs.frozen

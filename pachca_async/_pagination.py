@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._exceptions import InvalidRequestError
+
 T = TypeVar("T")
 M = TypeVar("M")
 
@@ -47,7 +49,7 @@ class Paginator(Generic[T, M]):
 
     def __init__(self, fetch: Fetch[T, M], *, cursor: str | None, max_items: int | None) -> None:
         if max_items is not None and max_items < 0:
-            raise ValueError(f"max_items must be >= 0, got {max_items}")
+            raise InvalidRequestError(f"max_items must be >= 0, got {max_items}")
         self._fetch = fetch
         self._cursor = cursor
         self._max_items = max_items
@@ -87,7 +89,7 @@ def _has_more(page: Page[Any, Any], seen: int, cursor: str | None) -> bool:
     List calls say so in `has_next` (pages may be short or empty mid-list). Search calls do not:
     they end when `total` results have come, or on an empty page.
     """
-    if not page.next_cursor or (not page.items and page.next_cursor == cursor):
+    if not page.next_cursor or page.next_cursor == cursor:  # nowhere new to go
         return False
     if page.has_next is not None:
         return page.has_next

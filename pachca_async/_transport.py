@@ -3,11 +3,15 @@
 A `Transport` sends one `Request` and returns one `Response` (status, headers, body), or
 raises `ConnectError` / `APITimeoutError` / `APIConnectionError`. Everything else (auth, retries,
 rate limits, logging, decoding) lives above it, so tests and users can swap it out.
+
+Two kinds of request need more than bytes in, bytes out: a `MultipartBody` is streamed (with
+its Content-Type and, when known, Content-Length), and a request with a `sink` hands a success
+answer's body to the sink chunk by chunk instead of holding it in memory (downloads).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
@@ -16,15 +20,27 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._config import Timeout
-from ._exceptions import APIConnectionError, APITimeoutError, ConnectError
+from ._exceptions import APIConnectionError, APITimeoutError, ConnectError, InvalidRequestError
+from ._files import CHUNK, MultipartBody
 
 if TYPE_CHECKING:
     from ._operation import Operation
 
-Body = bytes | aiohttp.FormData | aiohttp.MultipartWriter | AsyncIterable[bytes] | None
+Body = bytes | MultipartBody | AsyncIterable[bytes] | None
+"""JSON bytes, a streamed form, or any other stream of bytes (never sent twice)."""
 
 
-def _redacted(headers: Mapping[str, str]) -> str:
+class Sink(Protocol):
+    """Takes the body of a success answer in chunks, instead of `Response.body`."""
+
+    async def start(self, size: int | None) -> None:
+        """An answer's body begins (`size` from Content-Length): drop what an earlier try wrote."""
+
+    async def write(self, chunk: bytes) -> None: ...
+
+
+def redacted(headers: Mapping[str, str]) -> str:
+    """A repr of `headers` with the token hidden."""
     shown = {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
     return repr(shown)
 
@@ -39,9 +55,11 @@ class Request:
     arguments: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     """The caller's arguments by keyword (rate limiting reads the chat from them)."""
     params: tuple[tuple[str, str], ...] = ()
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redacted)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=redacted)
     body: Body = attrs.field(default=None, repr=False)
     timeout: Timeout = attrs.field(factory=Timeout)
+    sink: Sink | None = attrs.field(default=None, repr=False)
+    """Where a 2xx answer's body goes; `Response.body` is then empty."""
     attempt: int = 1
     """1 for the first try, 2 for the first retry, ..."""
 
@@ -75,6 +93,10 @@ class AiohttpTransport:
     Pass `session` to use your own (it is left open on `close()`); otherwise extra keyword
     arguments (`connector`, `trust_env`, ...) go to the `ClientSession` this transport creates.
     `proxy` and `ssl` apply to every request, as in aiohttp.
+
+    Requests of operations without auth (the file storage) go out on the same connections but
+    through a second session with no cookie jar and no default headers, so no cookie or header
+    meant for Pachca reaches another host.
     """
 
     def __init__(
@@ -88,6 +110,7 @@ class AiohttpTransport:
         self._session = session
         self._owns_session = session is None
         self._session_options = session_options
+        self._anonymous_session: aiohttp.ClientSession | None = None
         self._proxy = proxy
         self._ssl = ssl
 
@@ -98,40 +121,120 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(**self._session_options)
         return self._session
 
+    def _session_for(self, request: Request) -> aiohttp.ClientSession:
+        main = self.session
+        if request.operation.auth:
+            return main
+        anonymous = self._anonymous_session
+        if anonymous is None or anonymous.closed or anonymous.connector is not main.connector:
+            anonymous = self._anonymous_session = aiohttp.ClientSession(
+                connector=main.connector,
+                connector_owner=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=main.trust_env,
+            )
+        return anonymous
+
     async def send(self, request: Request) -> Response:
-        timeout = request.timeout
+        if self.session.closed:  # only a caller's session: ours is made anew
+            raise InvalidRequestError("the aiohttp session given to PachcaClient is closed")
+        feed = _Feed(request.body) if isinstance(request.body, MultipartBody) else None
+        sink = _Drain(request.sink) if request.sink is not None else None
         try:
-            async with self.session.request(
-                request.method,
-                request.url,
-                params=request.params,
-                headers=dict(request.headers),
-                data=request.body,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(
-                    total=timeout.total, connect=timeout.connect, sock_read=timeout.read
-                ),
-                proxy=self._proxy,
-                ssl=self._ssl,
-            ) as response:
-                body = await response.read()
-                return Response(response.status, response.headers, body, response.reason or "")
-        except aiohttp.ConnectionTimeoutError as error:
-            raise ConnectError(f"timed out connecting to {_host(request)}") from error
-        except TimeoutError as error:
-            raise APITimeoutError(
-                f"no complete answer to {request.method} {request.path} in time"
-            ) from error
-        except aiohttp.ClientConnectorError as error:
-            raise ConnectError(f"cannot connect to {_host(request)}: {error.strerror}") from error
+            return await self._exchange(request, feed, sink)
         except (aiohttp.ClientError, OSError) as error:
-            raise APIConnectionError(
-                f"connection failed during {request.method} {request.path}: {type(error).__name__}"
-            ) from error
+            for local in (feed.error if feed else None, sink.error if sink else None):
+                if local is not None:  # the caller's file failed, not the network
+                    raise local from None
+            raise _connection_error(request, error) from error
+
+    async def _exchange(
+        self, request: Request, feed: _Feed | None, sink: _Drain | None
+    ) -> Response:
+        headers = dict(request.headers)
+        data: Any = request.body
+        if feed is not None:
+            headers["Content-Type"] = feed.body.content_type
+            if (size := feed.body.size) is not None:
+                headers["Content-Length"] = str(size)
+            data = feed.chunks()
+        timeout = request.timeout
+        async with self._session_for(request).request(
+            request.method,
+            request.url,
+            params=request.params,
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(
+                total=timeout.total, connect=timeout.connect, sock_read=timeout.read
+            ),
+            proxy=self._proxy,
+            ssl=self._ssl,
+        ) as response:
+            if sink is not None and 200 <= response.status < 300:
+                await sink.fill(response)
+                body = b""
+            else:
+                body = await response.read()
+            return Response(response.status, response.headers, body, response.reason or "")
 
     async def close(self) -> None:
+        if self._anonymous_session is not None:
+            await self._anonymous_session.close()
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
+
+
+class _Feed:
+    """Streams a `MultipartBody`, keeping apart an error of the file from one of the network."""
+
+    def __init__(self, body: MultipartBody) -> None:
+        self.body = body
+        self.error: Exception | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.body.open():
+                yield chunk
+        except Exception as error:
+            self.error = error
+            raise
+
+
+class _Drain:
+    """Pours an answer's body into a `Sink`, keeping apart an error of the sink (a full disk)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.error: Exception | None = None
+
+    async def fill(self, response: aiohttp.ClientResponse) -> None:
+        await self._call(self.sink.start(response.content_length))
+        async for chunk in response.content.iter_chunked(CHUNK):
+            await self._call(self.sink.write(chunk))
+
+    async def _call(self, step: Awaitable[None]) -> None:
+        try:
+            await step
+        except Exception as error:
+            self.error = error
+            raise
+
+
+def _connection_error(request: Request, error: Exception) -> Exception:
+    """The typed error for an exchange that failed on the network."""
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return ConnectError(f"timed out connecting to {_host(request)}")
+    if isinstance(error, TimeoutError):
+        return APITimeoutError(f"no complete answer to {request.method} {request.path} in time")
+    if isinstance(error, aiohttp.InvalidURL):
+        return InvalidRequestError(f"cannot send to {request.url!r}: not a valid URL")
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return ConnectError(f"cannot connect to {_host(request)}: {error.strerror}")
+    return APIConnectionError(
+        f"connection failed during {request.method} {request.path}: {type(error).__name__}"
+    )
 
 
 def _host(request: Request) -> str:

@@ -76,11 +76,15 @@ class InputFile:
 
     `source` is a path, `bytes`, a binary file object or an async iterator of `bytes`.
     Without `name`, a path's file name is used; without `content_type`, one is guessed.
+    `size` declares the length of a stream whose length cannot be found out (an async
+    iterator, a pipe), so it can be sent as it is read; sending fails if the stream ends
+    early or runs on.
     """
 
     source: FileSource
     name: str | None = None
     content_type: str | None = None
+    size: int | None = None
 
 
 FileInput: TypeAlias = FileSource | InputFile

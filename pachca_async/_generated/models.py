@@ -1667,7 +1667,8 @@ class File:
 
 @define(kw_only=True)
 class FileUploadRequest:
-    """"""
+    """Form fields of a direct upload to the file storage: the parameters from `POST /uploads`, then
+    the file."""
 
     content_disposition: str = field(metadata={"json": "Content-Disposition"})
     """The `Content-Disposition` value returned by `POST /uploads`."""
@@ -1745,11 +1746,12 @@ class GroupTagRequest:
     """Body for creating or renaming a group tag."""
 
     group_tag: GroupTagRequestGroupTag
+    """The tag's attributes."""
 
 
 @define(kw_only=True)
 class GroupTagRequestGroupTag:
-    """"""
+    """The tag's attributes."""
 
     name: str
     """Name of the tag."""
@@ -1941,38 +1943,6 @@ class MessageCreateRequestMessage:
 
 
 @define(kw_only=True)
-class MessageCreateRequestMessageFilesItem:
-    """"""
-
-    key: str
-    """Storage key of the uploaded file, as produced by the file upload step."""
-
-    name: str
-    """File name shown to users. Its extension must match the one in `key`, or the request fails
-    with 422 and code `wrong_params`."""
-
-    file_type: FileType
-    """Kind of file."""
-
-    size: int
-    """File size in bytes, as shown to users."""
-
-    width: int | Unset = UNSET
-    """Image width in pixels; applies when `file_type` is `image`."""
-
-    height: int | Unset = UNSET
-    """Image height in pixels; applies when `file_type` is `image`."""
-
-    duration_ms: int | Unset = UNSET
-    """Length of the recording in milliseconds; required for voice messages (`file_type` is `voice`)
-    and ignored otherwise."""
-
-    waveform: str | Unset = UNSET
-    """Amplitude data used to draw the voice message; required for voice messages (`file_type` is
-    `voice`) and ignored otherwise."""
-
-
-@define(kw_only=True)
 class MessageThread:
     """Thread started from this message; `null` if there is none or the message itself lives in a
     thread."""
@@ -2016,7 +1986,7 @@ class MessageUpdateRequestMessage:
 
 @define(kw_only=True)
 class MessageUpdateRequestMessageFilesItem:
-    """"""
+    """A file uploaded beforehand, attached by its storage key."""
 
     key: str
     """Storage key of the uploaded file, as produced by the file upload step."""
@@ -2029,6 +1999,38 @@ class MessageUpdateRequestMessageFilesItem:
     """Kind of file."""
 
     size: int | Unset = UNSET
+    """File size in bytes, as shown to users."""
+
+    width: int | Unset = UNSET
+    """Image width in pixels; applies when `file_type` is `image`."""
+
+    height: int | Unset = UNSET
+    """Image height in pixels; applies when `file_type` is `image`."""
+
+    duration_ms: int | Unset = UNSET
+    """Length of the recording in milliseconds; required for voice messages (`file_type` is `voice`)
+    and ignored otherwise."""
+
+    waveform: str | Unset = UNSET
+    """Amplitude data used to draw the voice message; required for voice messages (`file_type` is
+    `voice`) and ignored otherwise."""
+
+
+@define(kw_only=True)
+class MessageCreateRequestMessageFilesItem(MessageUpdateRequestMessageFilesItem):
+    """A file uploaded beforehand, attached by its storage key."""
+
+    key: str
+    """Storage key of the uploaded file, as produced by the file upload step."""
+
+    name: str
+    """File name shown to users. Its extension must match the one in `key`, or the request fails
+    with 422 and code `wrong_params`."""
+
+    file_type: FileType
+    """Kind of file."""
+
+    size: int
     """File size in bytes, as shown to users."""
 
     width: int | Unset = UNSET
@@ -2258,11 +2260,12 @@ class StatusUpdateRequest:
     """Request to set a user status."""
 
     status: StatusUpdateRequestStatus
+    """The status to set."""
 
 
 @define(kw_only=True)
 class StatusUpdateRequestStatus:
-    """"""
+    """The status to set."""
 
     emoji: str
     """Emoji shown with the status."""
@@ -2362,7 +2365,7 @@ class TaskCreateRequestTask:
 
 @define(kw_only=True)
 class TaskCreateRequestTaskCustomPropertiesItem:
-    """"""
+    """A value for one additional field of the task."""
 
     id: int
     """Identifier of the custom property."""
@@ -2414,7 +2417,7 @@ class TaskUpdateRequestTask:
 
 @define(kw_only=True)
 class TaskUpdateRequestTaskCustomPropertiesItem:
-    """"""
+    """A value for one additional field of the task."""
 
     id: int
     """Identifier of the custom property."""
@@ -2477,7 +2480,7 @@ class UpdateMemberRoleRequest:
 
 @define(kw_only=True)
 class UpdateProfileAvatarRequest:
-    """"""
+    """Form with the new avatar image."""
 
     image: FileInput
     """Image file to use as the avatar."""
@@ -2485,7 +2488,7 @@ class UpdateProfileAvatarRequest:
 
 @define(kw_only=True)
 class UpdateUserAvatarRequest:
-    """"""
+    """Form with the new avatar image."""
 
     image: FileInput
     """Image file to use as the avatar."""
@@ -2602,6 +2605,7 @@ class UserCreateRequest:
     """Request to create an employee."""
 
     user: UserCreateRequestUser
+    """Attributes of the new employee."""
 
     skip_email_notify: bool | Unset = UNSET
     """Do not email the employee an invitation to create an account; useful when setting up accounts
@@ -2610,7 +2614,7 @@ class UserCreateRequest:
 
 @define(kw_only=True)
 class UserCreateRequestUser:
-    """"""
+    """Attributes of the new employee."""
 
     first_name: str | Unset = UNSET
     """Given name."""
@@ -2653,7 +2657,7 @@ class UserCreateRequestUser:
 
 @define(kw_only=True)
 class UserCreateRequestUserCustomPropertiesItem:
-    """"""
+    """A value for one additional field of the employee."""
 
     id: int
     """Identifier of the custom property."""
@@ -2742,7 +2746,7 @@ class UserUpdateRequestUser:
 
 @define(kw_only=True)
 class UserUpdateRequestUserCustomPropertiesItem:
-    """"""
+    """A value for one additional field of the employee."""
 
     id: int
     """Identifier of the custom property."""
@@ -2847,7 +2851,7 @@ class ViewBlockCheckbox:
 
 @define(kw_only=True)
 class ViewBlockCheckboxOption:
-    """"""
+    """One checkbox of a checkbox block."""
 
     text: str
     """Label shown for the checkbox."""

@@ -105,6 +105,13 @@ def test_array_query_parameters_go_rails_style(fixed: dict[str, Any]) -> None:
     assert "x-sdk-wire-name" not in params["query"]
 
 
+def test_array_query_parameters_behind_a_ref_go_rails_style(fixed: dict[str, Any]) -> None:
+    """`names` is a `$ref` to an array schema: the API reads `names[]=a&names[]=b` too."""
+    params = {p["name"]: p for p in op(fixed, "/group_tags", "get")["parameters"]}
+    assert params["names"]["x-sdk-wire-name"] == "names[]"
+    assert "x-sdk-wire-name" not in params["limit"]
+
+
 def test_export_download_returns_location(fixed: dict[str, Any]) -> None:
     assert op(fixed, "/chats/exports/{id}", "get")["x-sdk-result"] == "location"
     assert "x-sdk-result" not in op(fixed, "/chats/exports", "post")
@@ -185,3 +192,16 @@ def test_rejects_unresolvable_refs() -> None:
     assert (
         caught.value.pointer == "/paths/~1a/get/responses/200/content/application~1json/schema/$ref"
     )
+
+
+def test_new_message_files_extend_edited_message_files(fixed: dict[str, Any]) -> None:
+    create = schema(fixed, "MessageCreateRequest")["properties"]["message"]["properties"]
+    assert create["files"]["items"]["x-sdk-extends"] == "MessageUpdateRequestMessageFilesItem"
+
+
+def test_subtype_must_require_what_its_base_requires(spec: dict[str, Any]) -> None:
+    broken = copy.deepcopy(spec)
+    message = schema(broken, "MessageCreateRequest")["properties"]["message"]
+    message["properties"]["files"]["items"]["required"] = ["key"]
+    with pytest.raises(SpecError, match=r"cannot extend MessageUpdateRequestMessageFilesItem"):
+        normalize(broken)

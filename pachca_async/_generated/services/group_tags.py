@@ -91,7 +91,7 @@ LIST_TAGS: Operation[Page[GroupTag, PaginationMeta]] = Operation(
     result=Result(ResultKind.JSON, type=list[GroupTag], envelope=True, meta=PaginationMeta),
     success_status=200,
     params=(
-        Param("names", "query"),
+        Param("names", "query", wire_name="names[]"),
         Param("limit", "query"),
         Param("cursor", "query"),
     ),

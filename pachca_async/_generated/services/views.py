@@ -33,7 +33,7 @@ OPEN_VIEW: Operation[None] = Operation(
         BodyKind.JSON,
         OpenViewRequest,
         (
-            BodyField("type_", ("type",), required=True),
+            BodyField("type_", ("type",), default="modal"),
             BodyField("trigger_id", ("trigger_id",), required=True),
             BodyField("private_metadata", ("private_metadata",)),
             BodyField("callback_id", ("callback_id",)),
@@ -54,7 +54,7 @@ class ViewsService(Service):
     async def open_view(
         self,
         *,
-        type_: Literal["modal"],
+        type_: Literal["modal"] | Unset = UNSET,
         trigger_id: str,
         private_metadata: str | Unset = UNSET,
         callback_id: str | Unset = UNSET,

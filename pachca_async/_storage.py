@@ -1,0 +1,63 @@
+"""Requests to the file storage: the presigned URLs Pachca hands out for uploads and exports.
+
+They pass through the client's middlewares, retries and transport like any call, but as
+operations without auth: no token, and (with the default transport) no cookie or default
+header of the session. A transfer has no limit on its total time, since a large file takes as
+long as it takes; the client's connect and read timeouts still apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import attrs
+
+from ._operation import Operation, Result, ResultKind
+from ._service import Requester
+from ._transport import Body, Request, Response, Sink
+
+
+class Client(Requester, Protocol):
+    """What the storage flows need from `PachcaClient`: requests built and sent one at a time."""
+
+    def _build(self, operation: Operation[Any], arguments: dict[str, Any]) -> Request: ...
+
+    async def _send(self, request: Request) -> Response: ...
+
+    def _decode(self, request: Request, response: Response) -> Any: ...
+
+
+def storage_operation(name: str, method: str) -> Operation[None]:
+    """An operation on a storage URL given as the `url` argument, sent without credentials."""
+    return Operation(
+        name=name,
+        operation_id="",
+        method=method,
+        path="",
+        result=Result(ResultKind.NONE),
+        success_status=200,
+        auth=False,
+        url_param="url",
+    )
+
+
+def storage_request(
+    client: Client,
+    operation: Operation[None],
+    url: str,
+    *,
+    body: Body = None,
+    sink: Sink | None = None,
+) -> Request:
+    request = client._build(operation, {"url": url})
+    return attrs.evolve(
+        request,
+        body=body,
+        sink=sink,
+        timeout=attrs.evolve(request.timeout, total=None),
+    )
+
+
+def succeeded(response: Response) -> bool:
+    """Any 2xx: storages answer an upload with 200, 201 or 204, as configured."""
+    return 200 <= response.status < 300

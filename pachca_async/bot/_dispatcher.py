@@ -1,0 +1,343 @@
+"""Routers and the dispatcher: which handler an event goes to, and what runs around it.
+
+```python
+dp = Dispatcher()
+
+@dp.message(Command("start"))
+async def start(message: MessageWebhookPayload, pachca: PachcaClient) -> None:
+    await pachca.messages.create_message(entity_id=message.chat_id, content="Hi!")
+```
+
+Each kind of event has an observer (`dp.message`, `dp.button_click`, ...). An event goes to
+the first handler, in registration order (the router's own, then its sub-routers'), whose
+filters all pass. Handlers receive the typed payload first, then by parameter name anything
+from the context: `pachca` (the client), `update` (the `Update` envelope), `trigger` (button
+clicks), `command` / `match` (from filters), the dispatcher's own data, and whatever
+middlewares add.
+
+Middlewares are `async def mw(handler, event, data)` and call `await handler(event, data)`:
+`dp.middleware(mw)` wraps every update before routing; `router.<observer>.middleware(mw)`
+wraps that observer's handlers once their filters passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+
+import attrs
+
+from ..forms import TRIGGER_LIFETIME, FormErrors, Trigger
+from ..webhooks import (
+    ButtonWebhookPayload,
+    ChatMemberWebhookPayload,
+    CompanyMemberWebhookPayload,
+    ExportReadyPayload,
+    LinkSharedWebhookPayload,
+    MessageWebhookPayload,
+    ReactionWebhookPayload,
+    Update,
+    VideoCallWebhookPayload,
+    ViewSubmitWebhookPayload,
+    WebhookPayload,
+)
+from ._callable import CallableObject
+from ._filters import FilterLike, check_all
+from ._lifecycle import stop_on_signals, until
+
+if TYPE_CHECKING:
+    from .._client import PachcaClient
+    from ._polling import EventPoller
+
+logger = logging.getLogger("pachca_async.bot")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EventHandler: TypeAlias = Callable[[Any, dict[str, Any]], Awaitable[Any]]
+"""What a middleware calls next: `await handler(event, data)`."""
+EventMiddleware: TypeAlias = Callable[[EventHandler, Any, dict[str, Any]], Awaitable[Any]]
+"""`async def middleware(handler, event, data)`: runs code around the rest of the chain."""
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+UNHANDLED: Final = _Marker("UNHANDLED")
+"""What `feed_update` returns when no handler took the event."""
+FAILED: Final = _Marker("FAILED")
+"""What `process` returns when the handler raised (the error is logged)."""
+
+_BY_PAYLOAD: Mapping[type[Any], str] = {
+    ReactionWebhookPayload: "reaction",
+    ButtonWebhookPayload: "button_click",
+    ViewSubmitWebhookPayload: "view_submit",
+    ChatMemberWebhookPayload: "chat_member",
+    CompanyMemberWebhookPayload: "company_member",
+    LinkSharedWebhookPayload: "link_shared",
+    VideoCallWebhookPayload: "video_call",
+    ExportReadyPayload: "export_ready",
+}
+_BY_MESSAGE_EVENT: Mapping[str, str] = {
+    "new": "message",
+    "update": "message_edited",
+    "delete": "message_deleted",
+}
+
+
+def observer_name(payload: WebhookPayload) -> str:
+    """Which observer handles `payload` (`unknown` for kinds this SDK does not know)."""
+    if isinstance(payload, MessageWebhookPayload):
+        return _BY_MESSAGE_EVENT.get(payload.event, "unknown")
+    return _BY_PAYLOAD.get(type(payload), "unknown")
+
+
+def _chain(middlewares: list[EventMiddleware], handler: EventHandler) -> EventHandler:
+    for middleware in reversed(middlewares):
+        handler = functools.partial(middleware, handler)
+    return handler
+
+
+@attrs.frozen
+class HandlerObject:
+    """A registered handler and its filters."""
+
+    callback: CallableObject
+    filters: tuple[CallableObject, ...]
+
+    async def match(self, event: Any, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The context the filters add, or `None` when one of them says no."""
+        return await check_all(self.filters, event, data)
+
+
+class Observer:
+    """The handlers of one kind of event in one router; use it as a decorator."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.handlers: list[HandlerObject] = []
+        self.middlewares: list[EventMiddleware] = []
+
+    def __call__(self, *filters: FilterLike) -> Callable[[F], F]:
+        """`@router.message(Command("start"))`: register the decorated function."""
+
+        def decorate(callback: F) -> F:
+            return self.register(callback, *filters)
+
+        return decorate
+
+    def register(self, callback: F, *filters: FilterLike) -> F:
+        """Register `callback` for events passing all `filters`."""
+        wrapped = tuple(CallableObject(f) for f in filters)
+        self.handlers.append(HandlerObject(CallableObject(callback), wrapped))
+        return callback
+
+    def middleware(self, middleware: EventMiddleware) -> EventMiddleware:
+        """Wrap this observer's handlers (after their filters passed); usable as a decorator."""
+        self.middlewares.append(middleware)
+        return middleware
+
+    async def trigger(self, event: Any, data: dict[str, Any]) -> Any:
+        """Run the first handler whose filters pass; `UNHANDLED` if none does."""
+        for handler in self.handlers:
+            extra = await handler.match(event, data)
+            if extra is not None:
+                return await _chain(self.middlewares, handler.callback)(event, {**data, **extra})
+        return UNHANDLED
+
+    def __repr__(self) -> str:
+        return f"<Observer {self.name}: {len(self.handlers)} handler(s)>"
+
+
+class Router:
+    """A group of handlers; include routers in one another to split a bot into modules."""
+
+    def __init__(self, *, name: str | None = None) -> None:
+        self.name = name or f"router-{id(self):x}"
+        self.parent: Router | None = None
+        self.sub_routers: list[Router] = []
+        self.message = Observer("message")
+        """New messages (`message`/`new`)."""
+        self.message_edited = Observer("message_edited")
+        """Edited messages (`message`/`update`)."""
+        self.message_deleted = Observer("message_deleted")
+        """Deleted messages (`message`/`delete`)."""
+        self.reaction = Observer("reaction")
+        """Reactions added or removed (`reaction`/`new`, `reaction`/`delete`)."""
+        self.button_click = Observer("button_click")
+        """Data button clicks (`button`/`click`); handlers can take `trigger` to open a form."""
+        self.view_submit = Observer("view_submit")
+        """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open."""
+        self.chat_member = Observer("chat_member")
+        """Users added to or removed from a chat (`chat_member`/`add`, `remove`)."""
+        self.company_member = Observer("company_member")
+        """Workspace membership changes (`company_member`/`invite`, `confirm`, ...)."""
+        self.link_shared = Observer("link_shared")
+        """Links to the unfurl bot's domains (`message`/`link_shared`): answer with
+        `pachca.messages.unfurl`."""
+        self.video_call = Observer("video_call")
+        """Video calls started, finished, recorded (`video_call`/...)."""
+        self.export_ready = Observer("export_ready")
+        """A message export is ready (`export`/`ready`)."""
+        self.unknown = Observer("unknown")
+        """Events this SDK does not know (an `UnknownWebhookPayload` keeping the raw object)."""
+
+    @property
+    def observers(self) -> dict[str, Observer]:
+        return {name: o for name, o in vars(self).items() if isinstance(o, Observer)}
+
+    def include_router(self, router: Router) -> Router:
+        """Route events to `router`'s handlers after this router's own; returns `router`."""
+        if router.parent is not None:
+            raise ValueError(f"{router.name} is already included in {router.parent.name}")
+        ancestor: Router | None = self
+        while ancestor is not None:
+            if ancestor is router:
+                raise ValueError(f"including {router.name} in {self.name} makes a loop")
+            ancestor = ancestor.parent
+        router.parent = self
+        self.sub_routers.append(router)
+        return router
+
+    def include_routers(self, *routers: Router) -> None:
+        for router in routers:
+            self.include_router(router)
+
+    async def propagate(self, kind: str, event: Any, data: dict[str, Any]) -> Any:
+        """Offer `event` to this router's `kind` observer, then to the sub-routers'."""
+        observer: Observer = getattr(self, kind)
+        result = await observer.trigger(event, data)
+        if result is not UNHANDLED:
+            return result
+        for router in self.sub_routers:
+            result = await router.propagate(kind, event, data)
+            if result is not UNHANDLED:
+                return result
+        return UNHANDLED
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class Dispatcher(Router):
+    """The root router: takes updates from a source (webhook receiver, poller) to handlers.
+
+    Args:
+        bot_id: The bot's user id; looked up with the client's token when needed.
+        ignore_own_messages: Skip message events the bot itself caused (no echo loops).
+        **data: Handed to every handler and middleware that asks for it by name.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_id: int | None = None,
+        ignore_own_messages: bool = True,
+        name: str | None = None,
+        **data: Any,
+    ) -> None:
+        super().__init__(name=name or "dispatcher")
+        self.bot_id = bot_id
+        self.ignore_own_messages = ignore_own_messages
+        self.data: dict[str, Any] = data
+        self.middlewares: list[EventMiddleware] = []
+        self._bot_id_lock = asyncio.Lock()
+        self._stop: asyncio.Event | None = None
+
+    def middleware(self, middleware: EventMiddleware) -> EventMiddleware:
+        """Wrap the routing of every update (before filters); usable as a decorator."""
+        self.middlewares.append(middleware)
+        return middleware
+
+    async def resolve_bot_id(self, pachca: PachcaClient) -> int | None:
+        """The bot's own user id (asked once from the token), when own messages are ignored."""
+        if self.bot_id is None and self.ignore_own_messages:
+            async with self._bot_id_lock:
+                if self.bot_id is None:
+                    self.bot_id = (await pachca.oauth.get_token_info()).user_id
+        return self.bot_id
+
+    async def feed_update(self, pachca: PachcaClient, update: Update, **data: Any) -> Any:
+        """Route one update to its handler; returns what the handler returned.
+
+        Raises whatever the handler raises. `UNHANDLED` when no handler took it, or when it is
+        the bot's own message.
+        """
+        payload = update.payload
+        if (
+            self.ignore_own_messages
+            and isinstance(payload, MessageWebhookPayload)
+            and payload.user_id == await self.resolve_bot_id(pachca)
+        ):
+            logger.debug("ignoring the bot's own message %s", payload.id)
+            return UNHANDLED
+        kind = observer_name(payload)
+        context = {**self.data, **data, "pachca": pachca, "update": update, "dispatcher": self}
+        if isinstance(payload, ButtonWebhookPayload):
+            received = update.received_at
+            if received is None:
+                received = asyncio.get_running_loop().time()
+            context["trigger"] = Trigger(payload.trigger_id, received + TRIGGER_LIFETIME)
+
+        async def route(event: Any, data: dict[str, Any]) -> Any:
+            return await self.propagate(kind, event, data)
+
+        result = await _chain(self.middlewares, route)(payload, context)
+        if result is UNHANDLED:
+            logger.debug("no handler took %s/%s", update.type, update.event)
+        return result
+
+    async def process(self, pachca: PachcaClient, update: Update) -> Any:
+        """`feed_update`, but a handler's exception is logged, not raised (for sources)."""
+        try:
+            return await self.feed_update(pachca, update)
+        except Exception:
+            logger.exception("handler failed on a %s/%s event", update.type, update.event)
+            return FAILED
+
+    async def start_polling(
+        self,
+        pachca: PachcaClient,
+        *,
+        poller: EventPoller | None = None,
+        handle_signals: bool = True,
+        **options: Any,
+    ) -> None:
+        """Handle events read from the bot's event history until stopped; no public URL needed.
+
+        Events run one at a time, oldest first; each is deleted from the history (unless
+        `delete=False`) once its handler finished, also when it raised (the error is logged;
+        like an answered webhook, the event is not repeated). `options` go to `EventPoller`
+        (`interval`, `watermark`, `on_watermark`, ...). Stops on SIGINT/SIGTERM or
+        `stop_polling()`, after the running handler finished.
+        """
+        from ._polling import EventPoller
+
+        poller = poller or EventPoller(pachca, **options)
+        await self.resolve_bot_id(pachca)
+        self._stop = stop = asyncio.Event()
+        with stop_on_signals(stop, enabled=handle_signals):
+            logger.info("polling the event history of the bot")
+            while not stop.is_set():
+                updates = await until(stop, poller.poll())
+                for update in updates or ():
+                    if isinstance(await self.process(pachca, update), FormErrors):
+                        logger.warning("FormErrors cannot reach the user from polling")
+                    await poller.done(update)
+                    if stop.is_set():
+                        break
+                if not updates:
+                    await until(stop, asyncio.sleep(poller.interval))
+        logger.info("polling stopped")
+
+    def stop_polling(self) -> None:
+        """Make `start_polling` return once the running handler finished."""
+        if self._stop is not None:
+            self._stop.set()

@@ -1,0 +1,283 @@
+"""Polling the event history from a local server, on the virtual clock: pace, order, each
+event once, deletion, a resumable watermark, and failures that must not stop (or must stop)
+the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from pachca_async import AuthenticationError, PachcaClient
+from pachca_async.bot import Dispatcher, EventPoller, Watermark
+from pachca_async.forms import FormErrors, Trigger
+from pachca_async.testing import run_virtual
+from pachca_async.webhooks import ButtonWebhookPayload, MessageWebhookPayload, UnknownWebhookPayload
+
+from .fake_api import FakePachca, click, entry, message
+
+EPOCH = datetime.datetime(2025, 5, 15, 14, 30, tzinfo=datetime.UTC)
+
+
+def at(seconds: float) -> str:
+    stamp = EPOCH + datetime.timedelta(seconds=seconds)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def history(*texts: str, start: int = 0) -> list[dict[str, Any]]:
+    """Message events `e<n>`, one second apart."""
+    return [
+        entry(f"e{start + i:02d}", at(start + i), message(text, message_id=start + i))
+        for i, text in enumerate(texts)
+    ]
+
+
+def recording(seen: list[Any]) -> Dispatcher:
+    dp = Dispatcher()
+
+    @dp.message()
+    async def record(msg: MessageWebhookPayload) -> None:
+        seen.append(msg.content)
+
+    return dp
+
+
+Scenario = Callable[[FakePachca, PachcaClient], Awaitable[Any]]
+
+
+def with_api(scenario: Scenario, **fake_options: Any) -> Any:
+    """Run `scenario` on the virtual clock against a local fake API."""
+
+    async def main() -> Any:
+        fake = FakePachca(**fake_options)
+        await fake.start()
+        pachca = fake.client()
+        try:
+            return await scenario(fake, pachca)
+        finally:
+            await pachca.close()
+            await fake.close()
+
+    return run_virtual(main())
+
+
+async def poll_for(dp: Dispatcher, pachca: PachcaClient, seconds: float, **options: Any) -> None:
+    options.setdefault("wall_clock", lambda: EPOCH.timestamp() + 100)
+    task = asyncio.create_task(dp.start_polling(pachca, handle_signals=False, **options))
+    await asyncio.sleep(seconds)
+    dp.stop_polling()
+    await task
+
+
+def test_events_run_oldest_first_each_once_and_are_deleted_after_their_handler() -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.history = history("one", "two", "three", "four", "five")
+        dp = recording(seen)
+
+        @dp.message.middleware
+        async def deleted_only_after(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+            assert data["update"].history_id not in fake.deleted
+            return await handler(event, data)
+
+        await poll_for(dp, pachca, 10, page_size=2)
+        assert fake.deleted == ["e00", "e01", "e02", "e03", "e04"]
+        assert fake.history == []
+        fake.history = history("six", start=10)
+        await poll_for(dp, pachca, 3)
+
+    with_api(scenario)
+    assert seen == ["one", "two", "three", "four", "five", "six"]
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_history_reads_stay_within_five_per_two_seconds(newest_first: bool) -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> list[float]:
+        fake.history = history(*[str(i) for i in range(12)])
+        await poll_for(recording(seen), pachca, 20, page_size=1, delete=False)
+        return fake.get_times
+
+    times = with_api(scenario, newest_first=newest_first)
+    assert seen == [str(i) for i in range(12)]
+    assert len(times) >= 12
+    for start in times:
+        assert sum(start <= t < start + 2 for t in times) <= 5
+    assert times[11] - times[0] >= 4  # 12 reads need at least two full windows
+
+
+def test_handled_events_left_in_the_history_are_not_handled_again() -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> int:
+        fake.history = history("a", "b")
+        dp = recording(seen)
+        poller = EventPoller(pachca, delete=False, interval=1.0)
+        task = asyncio.create_task(dp.start_polling(pachca, poller=poller, handle_signals=False))
+        await asyncio.sleep(5)
+        fake.history += history("c", start=2)
+        await asyncio.sleep(5)
+        dp.stop_polling()
+        await task
+        return len(fake.get_times)
+
+    reads = with_api(scenario)
+    assert seen == ["a", "b", "c"]
+    assert 8 <= reads <= 12  # one read a second while idle
+
+
+def test_a_watermark_resumes_where_the_last_run_stopped() -> None:
+    seen: list[Any] = []
+    saved: list[str] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.history = history("a", "b")
+        await poll_for(
+            recording(seen), pachca, 3, delete=False, on_watermark=lambda w: saved.append(str(w))
+        )
+        assert saved == ["2025-05-15T14:30:00+00:00 e00", "2025-05-15T14:30:01+00:00 e01"]
+
+        fake.history += history("c", start=2)
+        resumed = Watermark.parse(saved[-1])
+        await poll_for(recording(seen), pachca, 3, watermark=resumed)
+        assert sorted(fake.deleted) == ["e00", "e01", "e02"]
+        assert fake.history == []
+
+    with_api(scenario)
+    assert seen == ["a", "b", "c"]
+
+
+def test_watermarks_order_and_round_trip() -> None:
+    early = Watermark(EPOCH, "b")
+    assert Watermark.parse(str(early)) == early
+    assert early < Watermark(EPOCH, "c") < Watermark(EPOCH + datetime.timedelta(seconds=1), "a")
+    assert Watermark.parse("2025-05-15T14:30:00 x").created_at.tzinfo is datetime.UTC
+    for bad in ("", "yesterday e1", "2025-05-15T14:30:00+00:00"):
+        with pytest.raises(ValueError, match="not a watermark"):
+            Watermark.parse(bad)
+
+
+def test_failed_reads_are_retried_paced_and_honour_retry_after(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> list[float]:
+        fake.history = history("survivor")
+        fake.fail_reads = [500, 429, 503]
+        with caplog.at_level(logging.WARNING, "pachca_async.bot"):
+            await poll_for(recording(seen), pachca, 15)
+        return fake.get_times
+
+    times = with_api(scenario)
+    assert seen == ["survivor"]
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(times[:4])]
+    assert gaps == [1.0, 3.0, 4.0]  # backoff 1, Retry-After 3 (over backoff 2), backoff 4
+    assert caplog.text.count("reading the event history failed") == 3
+
+
+def test_an_invalid_token_stops_polling() -> None:
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.fail_reads = [401]
+        with pytest.raises(AuthenticationError):
+            await poll_for(Dispatcher(bot_id=1), pachca, 5)
+
+    with_api(scenario)
+
+
+def test_a_malformed_entry_does_not_stall_the_bot(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.history = [
+            *history("before"),
+            entry("e01", at(1), {"type": "button", "event": "click", "data": "x"}),
+            {"event_type": "message_new", "payload": message("no id"), "created_at": at(2)},
+            *history("after", start=3),
+        ]
+        dp = recording(seen)
+        dp.unknown.register(lambda event: seen.append(event))
+        with caplog.at_level(logging.WARNING):
+            await poll_for(dp, pachca, 3)
+
+    with_api(scenario)
+    assert seen[0] == "before"
+    assert isinstance(seen[1], UnknownWebhookPayload)
+    assert seen[2] == "after"
+    assert "skipping a history entry without id" in caplog.text
+
+
+def test_a_polled_click_keeps_what_is_left_of_its_trigger_window() -> None:
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> list[float]:
+        fake.history = [entry("c1", at(0), click("x"))]
+        dp = Dispatcher(bot_id=1)
+        left: list[float] = []
+
+        @dp.button_click()
+        async def on_click(event: ButtonWebhookPayload, trigger: Trigger) -> None:
+            left.append(trigger.remaining())
+
+        await poll_for(dp, pachca, 2, wall_clock=lambda: EPOCH.timestamp() + 1.25)
+        return left
+
+    left = with_api(scenario)
+    assert left == [pytest.approx(1.75, abs=0.05)]
+
+
+def test_form_errors_cannot_be_answered_from_polling(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.history = [
+            entry(
+                "v1",
+                at(0),
+                {
+                    "type": "view",
+                    "event": "submit",
+                    "callback_id": "f",
+                    "private_metadata": None,
+                    "chat_id": 1,
+                    "user_id": 2,
+                    "data": {},
+                    "webhook_timestamp": 1,
+                },
+            )
+        ]
+        dp = Dispatcher(bot_id=1)
+        dp.view_submit.register(lambda form: FormErrors(name="required"))
+        with caplog.at_level(logging.WARNING):
+            await poll_for(dp, pachca, 2)
+        assert fake.deleted == ["v1"]
+
+    with_api(scenario)
+    assert "FormErrors cannot reach the user from polling" in caplog.text
+
+
+def test_poller_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="page_size"):
+        EventPoller(PachcaClient("t"), page_size=51)
+
+
+def test_an_entry_recorded_late_but_close_to_the_watermark_is_still_handled() -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.history = [entry("a", at(0), message("a")), entry("b", at(10), message("b"))]
+        dp = recording(seen)
+        task = asyncio.create_task(
+            dp.start_polling(pachca, delete=False, handle_signals=False, wall_clock=lambda: 0.0)
+        )
+        await asyncio.sleep(3)
+        fake.history.append(entry("late", at(5), message("late")))  # older than "b"
+        await asyncio.sleep(3)
+        dp.stop_polling()
+        await task
+
+    with_api(scenario)
+    assert seen == ["a", "b", "late"]

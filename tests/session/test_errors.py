@@ -1,0 +1,405 @@
+"""Every failure is a typed `PachcaError` carrying what the server said; nothing raw leaks out."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aioresponses import aioresponses
+
+from pachca_async import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    ConnectError,
+    GoneError,
+    InvalidRequestError,
+    NotFoundError,
+    PachcaClient,
+    PachcaError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseDecodeError,
+    RetryPolicy,
+    ServerError,
+    ValidationError,
+)
+from pachca_async.models import ApiErrorItem, ValidationErrorCode
+from tests.fake_pachca import TOKEN, FakePachca, Reply, api_error, free_port, message
+from tests.session.conftest import NO_RETRIES, virtual_clock
+
+OAUTH_401 = {"error": "invalid_token", "error_description": "Access token is missing"}
+HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("reply", "error_type"),
+    [
+        (Reply(400, api_error("message.content", "can't be blank", "blank")), ValidationError),
+        (Reply(422, api_error("name", "is taken", "taken", value="x")), ValidationError),
+        (Reply(401, OAUTH_401), AuthenticationError),
+        (Reply(402, api_error("plan", "upgrade", "payment_required")), PaymentRequiredError),
+        (Reply(403, api_error("chat", "no", "forbidden")), PermissionDeniedError),
+        (Reply(404, api_error("id", "not found", "not_found")), NotFoundError),
+        (Reply(409, api_error("key", "conflict", "already_exists")), ConflictError),
+        (Reply(410, api_error("trigger_id", "expired", "trigger_expired")), GoneError),
+        (Reply(429, api_error("limit", "slow down", "rate_limit")), RateLimitError),
+        (Reply(500, api_error("x", "boom", "unhandled")), ServerError),
+        (Reply(503, body=""), ServerError),
+        (Reply(502, body=HTML_502, content_type="text/html"), ServerError),
+        (Reply(418, body="I'm a teapot", content_type="text/plain"), APIStatusError),
+        (Reply(301, headers={"Location": "https://elsewhere"}), APIStatusError),
+    ],
+)
+async def test_status_maps_to_its_error_type(
+    server: FakePachca, pachca: PachcaClient, reply: Reply, error_type: type[APIStatusError]
+) -> None:
+    server.reply("GET", "/messages/5", reply)
+    with pytest.raises(PachcaError) as caught:
+        await pachca.messages.get_message(5)
+    error = caught.value
+    assert type(error) is error_type
+    assert isinstance(error, APIStatusError)
+    assert error.status == reply.status
+    assert error.operation == "messages.get_message"
+    assert (
+        f"messages.get_message (GET /api/shared/v1/messages/5) failed with {reply.status}"
+        in str(error)
+    )
+
+
+async def test_validation_error_carries_field_items(
+    server: FakePachca, pachca: PachcaClient
+) -> None:
+    body = {
+        "errors": [
+            {
+                "key": "message.content",
+                "value": None,
+                "message": "can't be blank",
+                "code": "blank",
+                "payload": None,
+            },
+            {
+                "key": "custom_properties",
+                "value": "x",
+                "message": "unknown property",
+                "code": "a_code_added_later",
+                "payload": {"id": 5},
+            },
+        ]
+    }
+    server.reply("POST", "/messages", Reply(422, body, headers={"X-Request-Id": "req-42"}))
+    with pytest.raises(ValidationError) as caught:
+        await pachca.messages.create_message(entity_id=1, content="")
+    error = caught.value
+    assert error.errors == [
+        ApiErrorItem(
+            key="message.content",
+            value=None,
+            message="can't be blank",
+            code=ValidationErrorCode.BLANK,
+            payload=None,
+        ),
+        ApiErrorItem(
+            key="custom_properties",
+            value="x",
+            message="unknown property",
+            code="a_code_added_later",  # type: ignore[arg-type]
+            payload={"id": 5},
+        ),
+    ]
+    assert error.request_id == "req-42"
+    assert error.headers["X-Request-Id"] == "req-42"
+    assert error.body == server_body(body)
+    assert "message.content: can't be blank; custom_properties: unknown property" in str(error)
+
+
+async def test_error_items_without_optional_keys_still_parse(
+    server: FakePachca, pachca: PachcaClient
+) -> None:
+    # `value` and `payload` are nullable: an item that leaves them out means the same
+    body = {"errors": [{"key": "first_name", "message": "can't be blank", "code": "blank"}]}
+    server.json("PUT", "/users/3", body, status=422)
+    with pytest.raises(ValidationError) as caught:
+        await pachca.users.update_user(3, first_name="")
+    (item,) = caught.value.errors
+    assert type(item) is ApiErrorItem
+    assert (item.key, item.value, item.payload) == ("first_name", None, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1, 2]",
+        b'{"errors": "oops"}',
+        b'{"errors": [1, null, {"key": 1}]}',
+        b'{"error": 5}',
+        b"\xff\xfe not utf-8",
+        b'{"errors": [',
+    ],
+)
+async def test_odd_error_bodies_still_give_the_typed_error(
+    server: FakePachca, pachca: PachcaClient, body: bytes
+) -> None:
+    server.reply("GET", "/messages/5", Reply(404, body=body, content_type="application/json"))
+    with pytest.raises(PachcaError) as caught:
+        await pachca.messages.get_message(5)
+    assert type(caught.value) is NotFoundError
+    assert caught.value.body == body
+
+
+async def test_authentication_error_carries_oauth_fields(
+    server: FakePachca, pachca: PachcaClient
+) -> None:
+    server.json("GET", "/profile", OAUTH_401, status=401)
+    with pytest.raises(AuthenticationError) as caught:
+        await pachca.profile.get_profile()
+    error = caught.value
+    assert (error.error, error.error_description) == ("invalid_token", "Access token is missing")
+    assert error.errors == []
+    assert str(error).endswith(
+        "failed with 401 Unauthorized: invalid_token: Access token is missing"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [
+        (
+            {"error": "insufficient_scope", "error_description": "Needs the messages:read scope"},
+            "messages:read",
+        ),
+        (  # the description does not name it: the scope the spec requires
+            {"error": "insufficient_scope", "error_description": "Insufficient scope"},
+            "messages:read",
+        ),
+        (api_error("chat", "You are not a member", "permission_denied"), None),
+    ],
+)
+async def test_permission_denied_in_both_body_shapes(
+    server: FakePachca, pachca: PachcaClient, body: dict[str, Any], missing: str | None
+) -> None:
+    server.json("GET", "/messages/5", body, status=403)
+    with pytest.raises(PermissionDeniedError) as caught:
+        await pachca.messages.get_message(5)
+    error = caught.value
+    assert error.missing_scope == missing
+    assert error.required_scope == "messages:read"
+    if "errors" in body:
+        assert [item.code for item in error.errors] == [ValidationErrorCode.PERMISSION_DENIED]
+        assert error.error is None
+    else:
+        assert error.error == "insufficient_scope"
+
+
+async def test_rate_limit_error_reads_delta_seconds(
+    server: FakePachca, pachca: PachcaClient
+) -> None:
+    server.reply("GET", "/messages/5", Reply(429, body="", headers={"Retry-After": "7"}))
+    with pytest.raises(RateLimitError) as caught:
+        await pachca.messages.get_message(5)
+    assert caught.value.retry_after == 7.0
+    assert caught.value.body == b""
+    assert "empty body" in str(caught.value)
+
+
+async def test_rate_limit_error_reads_http_date(server: FakePachca) -> None:
+    now = 1_714_557_600.0  # 2024-05-01 10:00:00 UTC
+    retry = RetryPolicy(max_retries=0, wall_clock=lambda: now)
+    later = email.utils.formatdate(now + 30, usegmt=True)
+    server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": later}))
+    async with PachcaClient(TOKEN, base_url=server.base_url, retry=retry) as pachca:
+        with pytest.raises(RateLimitError) as caught:
+            await pachca.messages.get_message(5)
+    assert caught.value.retry_after == 30.0
+
+
+@pytest.mark.parametrize(("header", "expected"), [("soon", None), ("-3", 0.0), ("nan", None)])
+async def test_unusable_retry_after_is_not_trusted(
+    server: FakePachca, pachca: PachcaClient, header: str, expected: float | None
+) -> None:
+    server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": header}))
+    with pytest.raises(RateLimitError) as caught:
+        await pachca.messages.get_message(5)
+    assert caught.value.retry_after == expected
+
+
+async def test_html_bad_gateway_keeps_the_raw_body(
+    server: FakePachca, pachca: PachcaClient
+) -> None:
+    server.reply("GET", "/messages/5", Reply(502, body=HTML_502, content_type="text/html"))
+    with pytest.raises(ServerError) as caught:
+        await pachca.messages.get_message(5)
+    assert caught.value.body == HTML_502.encode()
+    assert caught.value.errors == []
+    assert str(caught.value).endswith("502 Bad Gateway: undecodable body")
+
+
+# -- success answers that cannot be read -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>maintenance</html>",
+        b"",
+        b"\xff\xfe",
+        b'{"data": {"id": 5}}',  # required keys missing
+        b'{"data": []}',
+        b"{}",
+        b"[]",
+        b'"text"',
+        b'{"data": ' + str(message(5) | {"created_at": "yesterday"}).encode() + b"}",
+    ],
+)
+async def test_unreadable_success_is_a_decode_error(
+    server: FakePachca, pachca: PachcaClient, body: bytes
+) -> None:
+    server.reply("GET", "/messages/5", Reply(200, body=body, content_type="application/json"))
+    with pytest.raises(PachcaError) as caught:
+        await pachca.messages.get_message(5)
+    error = caught.value
+    assert type(error) is ResponseDecodeError
+    assert (error.status, error.body, error.operation) == (200, body, "messages.get_message")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"data": [{"id": 1}], "meta": {"paginate": {"next_page": "x"}}},
+        {"data": [], "meta": "x"},
+        {"data": {}, "meta": {"paginate": {"next_page": "x", "has_next": False}}},
+        {"data": []},
+    ],
+)
+async def test_unreadable_page_is_a_decode_error(
+    server: FakePachca, pachca: PachcaClient, document: Any
+) -> None:
+    server.json("GET", "/chats", document)
+    with pytest.raises(PachcaError) as caught:
+        await pachca.chats.list_chats()
+    assert type(caught.value) is ResponseDecodeError
+
+
+# -- no answer at all --------------------------------------------------------------------------
+
+
+async def test_connection_refused_is_connect_error() -> None:
+    closed_port = free_port()
+    base_url = f"http://127.0.0.1:{closed_port}/api/shared/v1"
+    async with PachcaClient(TOKEN, base_url=base_url, retry=NO_RETRIES) as pachca:
+        with pytest.raises(PachcaError) as caught:
+            await pachca.messages.get_message(5)
+    assert type(caught.value) is ConnectError
+    assert f"cannot connect to 127.0.0.1:{closed_port}" in str(caught.value)
+
+
+@virtual_clock
+async def test_slow_answer_is_timeout_error() -> None:
+    async with FakePachca() as server:
+        server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=31))
+        async with PachcaClient(TOKEN, base_url=server.base_url, retry=NO_RETRIES) as pachca:
+            with pytest.raises(PachcaError) as caught:
+                await pachca.messages.get_message(5)
+    assert type(caught.value) is APITimeoutError
+    assert "GET /api/shared/v1/messages/5" in str(caught.value)
+
+
+async def test_dropped_connection_is_connection_error(
+    server: FakePachca, pachca: PachcaClient
+) -> None:
+    server.reply("POST", "/messages", Reply(drop=True))
+    with pytest.raises(PachcaError) as caught:
+        await pachca.messages.create_message(entity_id=1, content="x")
+    assert type(caught.value) is APIConnectionError
+    assert server.count("POST") == 1
+
+
+async def test_truncated_body_is_connection_error(server: FakePachca, pachca: PachcaClient) -> None:
+    async def truncated(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "1000"})
+        response.content_type = "application/json"
+        await response.prepare(request)
+        await response.write(b'{"data": {"id"')
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    server.reply("GET", "/messages/5", truncated)
+    with pytest.raises(PachcaError) as caught:
+        await pachca.messages.get_message(5)
+    assert type(caught.value) is APIConnectionError
+
+
+async def test_non_http_answer_is_connection_error() -> None:
+    async def babble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    babbler = await asyncio.start_server(babble, "127.0.0.1", 0)
+    port = babbler.sockets[0].getsockname()[1]
+    try:
+        async with PachcaClient(
+            TOKEN, base_url=f"http://127.0.0.1:{port}", retry=NO_RETRIES
+        ) as pachca:
+            with pytest.raises(PachcaError) as caught:
+                await pachca.messages.get_message(5)
+    finally:
+        babbler.close()
+        await babbler.wait_closed()
+    assert type(caught.value) is APIConnectionError
+    assert TOKEN not in str(caught.value)
+
+
+async def test_closed_session_of_the_caller_is_a_typed_error(server: FakePachca) -> None:
+    session = aiohttp.ClientSession()
+    await session.close()
+    async with PachcaClient(TOKEN, base_url=server.base_url, session=session) as pachca:
+        with pytest.raises(InvalidRequestError, match=r"session .* is closed"):
+            await pachca.messages.get_message(5)
+    assert server.requests == []
+
+
+# -- transport failures a local server cannot stage (aioresponses) -----------------------------
+
+URL = "http://pachca.test/api/shared/v1/messages/5"
+
+
+@pytest.mark.parametrize(
+    ("failure", "error_type"),
+    [
+        (aiohttp.ConnectionTimeoutError(), ConnectError),
+        (aiohttp.SocketTimeoutError(), APITimeoutError),
+        (TimeoutError(), APITimeoutError),
+        (aiohttp.ServerDisconnectedError(), APIConnectionError),
+        (aiohttp.ClientPayloadError("Response payload is not completed"), APIConnectionError),
+        (aiohttp.ClientOSError(104, "Connection reset by peer"), APIConnectionError),
+        (ConnectionResetError(104, "reset"), APIConnectionError),
+        (aiohttp.InvalidURL("http://[bad"), InvalidRequestError),
+    ],
+)
+async def test_transport_failures_map_to_typed_errors(
+    mocked: aioresponses, failure: Exception, error_type: type[PachcaError]
+) -> None:
+    mocked.get(URL, exception=failure)
+    async with PachcaClient(
+        TOKEN, base_url="http://pachca.test/api/shared/v1", retry=NO_RETRIES
+    ) as pachca:
+        with pytest.raises(PachcaError) as caught:
+            await pachca.messages.get_message(5)
+    assert type(caught.value) is error_type
+
+
+def server_body(document: Any) -> bytes:
+    """The bytes `FakePachca` sends for `document`."""
+    return Reply(json=document).response().body  # type: ignore[return-value]

@@ -1,0 +1,84 @@
+"""The README's quick start runs, word for word, against a local server that answers like Pachca.
+
+The example is read from README.md at test time, so the two cannot drift apart: change the
+example and this test runs the new one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+import pachca_async
+from tests.fake_pachca import FakePachca, chat, message, page, reaction, serve_in_thread
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def quick_start() -> str:
+    """The Python block of the README's "Quick start" section."""
+    section = README.read_text(encoding="utf-8").split("## Quick start", 1)[1]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found, "README.md has no Python example under 'Quick start'"
+    return found.group(1)
+
+
+def answer_like_pachca(server: FakePachca) -> None:
+    async def create_message(request: web.Request) -> web.Response:
+        sent = (await request.json())["message"]
+        created = message(1001, entity_id=sent["entity_id"], chat_id=sent["entity_id"])
+        created["content"] = sent["content"]
+        return web.json_response({"data": created}, status=201)
+
+    server.reply("POST", "/messages", create_message)
+    server.json("GET", "/messages/1001", {"data": message(1001)})
+    server.by_cursor(
+        "GET",
+        "/chats",
+        {
+            None: page([chat(1), chat(2)], next_page="p2"),
+            "p2": page([chat(3)], next_page="p3", has_next=False),
+        },
+    )
+    server.json("POST", "/messages/1001/reactions", reaction("👍"), status=201)
+
+
+def test_readme_quick_start_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = quick_start()
+    with serve_in_thread(FakePachca()) as server:
+        answer_like_pachca(server)
+
+        class LocalClient(pachca_async.PachcaClient):
+            """The README's client, sent to the local server instead of api.pachca.com."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                kwargs.setdefault("base_url", server.base_url)
+                super().__init__(*args, **kwargs)
+
+        monkeypatch.setattr(pachca_async, "PachcaClient", LocalClient)
+        exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+
+    assert capsys.readouterr().out.splitlines() == [
+        "Hello 2024-05-01 10:00:00+00:00",
+        "2 True p2",
+        "1 chat 1",
+        "2 chat 2",
+        "3 chat 3",
+    ]
+    assert [(r.method, r.path, r.query_string) for r in server.requests] == [
+        ("POST", "/messages", ""),
+        ("GET", "/messages/1001", ""),
+        ("GET", "/chats", "limit=50"),
+        ("GET", "/chats", "limit=50"),
+        ("GET", "/chats", "limit=50&cursor=p2"),
+        ("POST", "/messages/1001/reactions", ""),
+    ]
+    assert server.requests[0].json() == {"message": {"entity_id": 198, "content": "Hello"}}
+    assert server.requests[-1].json() == {"code": "👍"}
+    assert {r.headers["Authorization"] for r in server.requests} == {"Bearer TOKEN"}

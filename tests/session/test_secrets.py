@@ -1,0 +1,88 @@
+"""The token never shows: not in a repr, a log line, an exception message or a traceback."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+import pytest
+
+from pachca_async import (
+    Handler,
+    PachcaClient,
+    PachcaError,
+    Request,
+    Response,
+    RetryEvent,
+    RetryPolicy,
+)
+from tests.fake_pachca import TOKEN, FakePachca, Reply, api_error, free_port, message
+from tests.session.conftest import virtual_clock
+
+FAILURES = [
+    Reply(401, {"error": "invalid_token", "error_description": "Access token is invalid"}),
+    Reply(403, {"error": "insufficient_scope", "error_description": "Insufficient scope"}),
+    Reply(422, api_error("content", "is invalid")),
+    Reply(429, headers={"Retry-After": "600"}),
+    Reply(503, body="<html>down</html>", content_type="text/html"),
+    Reply(200, body="not json"),
+    Reply(200, {"data": message(5)}, delay=100),
+    Reply(drop=True),
+]
+
+
+def shown(value: Any) -> str:
+    """Everything a user or a log could see of `value`."""
+    text = f"{value!s}\n{value!r}"
+    if isinstance(value, BaseException):
+        text += "".join(traceback.format_exception(value))
+    return text
+
+
+@virtual_clock
+async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="pachca_async")
+    requests: list[Request] = []
+    responses: list[Response] = []
+    events: list[RetryEvent] = []
+    errors: list[PachcaError] = []
+
+    async def keep(request: Request, call_next: Handler) -> Response:
+        requests.append(request)
+        response = await call_next(request)
+        responses.append(response)
+        return response
+
+    retry = RetryPolicy(max_retries=1, on_retry=events.append)
+    async with FakePachca() as server:
+        for id, failure in enumerate(FAILURES):
+            server.reply("GET", f"/messages/{id}", failure)
+        async with PachcaClient(
+            TOKEN, base_url=server.base_url, middlewares=[keep], retry=retry
+        ) as pachca:
+            copy = pachca.with_options(timeout=5)
+            for id in range(len(FAILURES)):
+                try:
+                    await pachca.messages.get_message(id)
+                except PachcaError as error:
+                    errors.append(error)
+            assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in server.requests)
+            try:
+                await pachca.messages.create_message(content="x")  # type: ignore[call-overload]
+            except PachcaError as error:
+                errors.append(error)
+    async with PachcaClient(TOKEN, base_url=f"http://127.0.0.1:{free_port()}") as offline:
+        try:
+            await offline.with_options(max_retries=0).messages.get_message(5)
+        except PachcaError as error:
+            errors.append(error)
+
+    assert len(errors) == 10  # every failure above raised
+    assert (len(requests), len(responses)) == (len(FAILURES), len(FAILURES) - 2)
+    assert len(events) == 3  # the 503, the timeout and the drop were retried
+    for value in [pachca, copy, pachca._target, *requests, *responses, *events, *errors]:
+        assert TOKEN not in shown(value), value
+    assert caplog.records
+    assert TOKEN not in caplog.text
+    assert "<redacted>" in repr(requests[0])
