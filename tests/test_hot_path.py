@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
 import pytest
+from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from bench.fixtures import rich_message
 from pachca_async import (
+    APITimeoutError,
     PachcaClient,
     Request,
     Response,
+    Timeout,
 )
 from pachca_async._middleware import Handler
+from pachca_async.testing import run_virtual
 
 JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
 
@@ -72,3 +77,54 @@ async def test_middlewares_run_in_order_around_the_transport() -> None:
     await pachca.messages.get_message(194275)
     assert seen == ["outer in", "inner in", "inner out", "outer out"]
     assert [r.url for r in transport.sent] == ["http://127.0.0.1:1/messages/194275"]
+
+
+# -- timeouts: a read limit shorter than total still applies; the default ends at total ----------
+
+
+def stalling_app(stall: float) -> web.Application:
+    """Sends the headers and half a body, then goes quiet for `stall` seconds."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"data": ')
+        await asyncio.sleep(stall)
+        await response.write(json.dumps(rich_message(0)).encode() + b"}")
+        return response
+
+    app = web.Application()
+    app.router.add_get("/messages/{id}", handler)
+    return app
+
+
+def time_to_timeout(timeout: Timeout, stall: float) -> float:
+    async def scenario() -> float:
+        runner = web.AppRunner(stalling_app(stall))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        loop = asyncio.get_running_loop()
+        try:
+            async with PachcaClient(
+                "t", base_url=f"http://127.0.0.1:{port}", timeout=timeout, max_retries=0
+            ) as pachca:
+                started = loop.time()
+                with pytest.raises(APITimeoutError):
+                    await pachca.messages.get_message(1)
+                return loop.time() - started
+        finally:
+            await runner.cleanup()
+
+    return run_virtual(scenario(), start=0.25)  # off the whole second, where rounding shows
+
+
+def test_a_read_limit_shorter_than_total_still_ends_the_attempt() -> None:
+    elapsed = time_to_timeout(Timeout(total=60, connect=10, read=5), stall=600)
+    assert elapsed == pytest.approx(5, abs=0.01)
+
+
+def test_the_default_timeout_ends_a_stalled_answer_at_total() -> None:
+    elapsed = time_to_timeout(Timeout(), stall=600)
+    assert elapsed == pytest.approx(30, abs=0.01)
