@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 from typing import Any
@@ -11,15 +12,18 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bench.fixtures import rich_message
+from bench.fixtures import page_body, rich_message
 from pachca_async import (
     APITimeoutError,
     PachcaClient,
     Request,
     Response,
+    ResponseDecodeError,
     Timeout,
 )
+from pachca_async._convert import structure, structure_parsed
 from pachca_async._middleware import Handler
+from pachca_async.models import Message
 from pachca_async.testing import run_virtual
 
 JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
@@ -128,3 +132,26 @@ def test_a_read_limit_shorter_than_total_still_ends_the_attempt() -> None:
 def test_the_default_timeout_ends_a_stalled_answer_at_total() -> None:
     elapsed = time_to_timeout(Timeout(), stall=600)
     assert elapsed == pytest.approx(30, abs=0.01)
+
+
+# -- decoding a page reads the parsed list item by item ------------------------------------------
+
+
+async def test_a_page_keeps_every_item_in_order() -> None:
+    page = await client(Canned(page_body(50))).messages.list_chat_messages(chat_id=334)
+    assert [m.id for m in page.items] == [194275 + i for i in range(50)]
+    assert page.has_next is True
+    assert page.items[7].files[1].width == 1280
+
+
+def test_structure_parsed_gives_what_structure_gives() -> None:
+    raw = [rich_message(i) for i in range(3)]
+    expected = structure(copy.deepcopy(raw), list[Message])
+    assert structure_parsed(raw, list[Message]) == expected
+    assert raw == []  # the parsed list is consumed, its items freed as they are read
+
+
+async def test_a_list_answer_that_is_not_a_list_is_a_decode_error() -> None:
+    body = json.dumps({"data": {"id": 1}, "meta": {"paginate": {"next_page": "x"}}}).encode()
+    with pytest.raises(ResponseDecodeError, match="does not match the spec"):
+        await client(Canned(body)).messages.list_chat_messages(chat_id=334)
