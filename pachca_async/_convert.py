@@ -298,7 +298,9 @@ def _parsed_hook(t: Any) -> Callable[[Any], Any]:
     (item_type,) = get_args(t)
     item_hook = converter.get_structure_hook(item_type)
 
-    def consume(items: list[Any]) -> list[Any]:
+    def consume(items: Any) -> list[Any]:
+        if type(items) is not list:
+            raise TypeError(f"expected a list, got {type(items).__name__}")
         items.reverse()  # then pop() hands the items back in order, each let go once read
         pop = items.pop
         return [item_hook(pop(), item_type) for _ in range(len(items))]
@@ -309,11 +311,12 @@ def _parsed_hook(t: Any) -> Callable[[Any], Any]:
 def structure_parsed(value: Any, t: Any) -> Any:
     """`structure` for a JSON value this SDK just parsed and nothing else refers to.
 
-    A list (`t` a `list[...]`, `value` a list) is emptied as it is read, so each raw item is
-    freed as soon as its model exists: the raw page and its models are never both whole in
-    memory. CPython's garbage collector runs by the count of containers allocated and not yet
-    freed; a 50-message page whose raw copy lives to the end crosses that count every time
-    (about one collection a page, some of them full), read this way it stays below.
+    For a `list[...]` type, `value` must be a list (a `TypeError` otherwise) and is emptied as
+    it is read, so each raw item is freed as soon as its model exists: the raw page and its
+    models are never both whole in memory. CPython's garbage collector runs by the count of
+    containers allocated and not yet freed; a 50-message page whose raw copy lives to the end
+    crosses that count every time (about one collection a page, some of them full), read this
+    way it stays below.
     """
     return _parsed_hook(t)(value)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, get_origin
+from typing import Any
 
 from yarl import URL
 
@@ -68,8 +68,6 @@ def _typed(operation: Operation[Any], document: Any) -> Any:
     value = document["data"] if result.envelope else document
     if value is None and result.nullable:  # `{"data": null}` means the same
         return None
-    if get_origin(result.type) is list and not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
     if operation.pagination is None:
         return structure_parsed(value, result.type)
     meta = document.get("meta") or {}
