@@ -36,6 +36,14 @@ from ._exceptions import (
 from ._middleware import Handler, Middleware
 from ._operation import Operation, RateClass
 from ._pagination import Page, Paginator
+from ._ratelimit import (
+    MemoryRateLimitBackend,
+    Rate,
+    RateKey,
+    RateLimitBackend,
+    RateLimiter,
+    RateLimits,
+)
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import AiohttpTransport, Request, Response, Transport
 from ._types import UNSET, InputFile, Unset
@@ -55,6 +63,7 @@ __all__ = [
     "Handler",
     "InputFile",
     "InvalidRequestError",
+    "MemoryRateLimitBackend",
     "Middleware",
     "NotFoundError",
     "Operation",
@@ -64,8 +73,13 @@ __all__ = [
     "Paginator",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "Rate",
     "RateClass",
+    "RateKey",
+    "RateLimitBackend",
     "RateLimitError",
+    "RateLimiter",
+    "RateLimits",
     "Request",
     "Response",
     "ResponseDecodeError",

@@ -20,6 +20,7 @@ from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
 from ._operation import Operation
 from ._pagination import Page, Paginator
+from ._ratelimit import RateLimiter, RateLimits
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, Request, Response, Transport
 from ._types import UNSET, Unset
@@ -30,6 +31,7 @@ T = TypeVar("T")
 M = TypeVar("M")
 
 USER_AGENT = f"pachca-async/{__version__}"
+DEFAULT_RATE_LIMITS = RateLimits()
 
 
 class PachcaClient(Services):
@@ -49,6 +51,9 @@ class PachcaClient(Services):
         timeout: Seconds per attempt, or a `Timeout`; `None` waits forever.
         max_retries: Shortcut for `retry=RetryPolicy(max_retries=...)`.
         retry: When and how failed requests are repeated.
+        rate_limits: How fast requests may go (`RateLimits`; Pachca's documented limits by
+            default), a `RateLimiter` to share between clients of one token, or `None` to
+            turn client-side rate limiting off.
         session: An aiohttp `ClientSession` to use (and leave open); one is made otherwise.
         transport: Sends requests instead of aiohttp (tests, custom stacks).
         middlewares: Run around every request, outermost first.
@@ -67,6 +72,7 @@ class PachcaClient(Services):
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
+        rate_limits: RateLimits | RateLimiter | None = DEFAULT_RATE_LIMITS,
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
         middlewares: Sequence[Middleware] = (),
@@ -89,13 +95,19 @@ class PachcaClient(Services):
         )
         self._owns_transport = True
         self._middlewares = tuple(middlewares)
+        self._limiter = (
+            rate_limits
+            if rate_limits is None or isinstance(rate_limits, RateLimiter)
+            else RateLimiter(rate_limits)
+        )
         self._configure(Timeout.of(timeout), _policy(retry, max_retries))
 
     def _configure(self, timeout: Timeout, retry: RetryPolicy) -> None:
         self._timeout = timeout
         self._retry = retry
+        pacing = [] if self._limiter is None else [self._limiter]
         self._handler: Handler = chain(
-            [*self._middlewares, retry_requests(retry), log_requests], self._transport
+            [*self._middlewares, retry_requests(retry), *pacing, log_requests], self._transport
         )
         Services.__init__(self, self)
         self.files = Files(self)
@@ -137,6 +149,11 @@ class PachcaClient(Services):
     def retry(self) -> RetryPolicy:
         return self._retry
 
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The client-side rate limiter (shared with `with_options` copies); `None` when off."""
+        return self._limiter
+
     def __repr__(self) -> str:
         return f"PachcaClient(base_url={self.base_url!r})"
 
@@ -168,7 +185,10 @@ class PachcaClient(Services):
         return await self._handler(request)
 
     def _decode(self, request: Request, response: Response) -> Any:
-        return decode(request, response, now=self._retry.wall_clock())
+        result = decode(request, response, now=self._retry.wall_clock())
+        if self._limiter is not None:
+            self._limiter.observe(request, result)  # where messages live, to key their edits
+        return result
 
     def _paginate(
         self,

@@ -24,11 +24,11 @@ FAILURES = [
     Reply(401, {"error": "invalid_token", "error_description": "Access token is invalid"}),
     Reply(403, {"error": "insufficient_scope", "error_description": "Insufficient scope"}),
     Reply(422, api_error("content", "is invalid")),
-    Reply(429, headers={"Retry-After": "600"}),
     Reply(503, body="<html>down</html>", content_type="text/html"),
     Reply(200, body="not json"),
     Reply(200, {"data": message(5)}, delay=100),
     Reply(drop=True),
+    Reply(429, headers={"Retry-After": "600"}),  # last: it pauses message reads for 10 minutes
 ]
 
 
