@@ -1,6 +1,7 @@
 """`python -m bench [NAME ...]`: run every `bench/bench_*.py`, or only the ones named.
 
-Each benchmark module exposes `main() -> None`; `python -m bench parse` runs `bench_parse`.
+Each benchmark module exposes `main()`; `python -m bench parse` runs `bench_parse`. A `main`
+that returns a non-zero number missed a target: the run goes on, and exits 1 at the end.
 """
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ def main(argv: Sequence[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; have: {', '.join(names)}")
         return 2
     print(describe_machine())
+    missed = []
     for name in chosen:
         name = name.removeprefix(PREFIX)
         print(f"\n== {name} ==", flush=True)
-        importlib.import_module(f"{__package__}.{PREFIX}{name}").main()
+        if importlib.import_module(f"{__package__}.{PREFIX}{name}").main():
+            missed.append(name)
+    if missed:
+        print(f"\ntargets missed in: {', '.join(missed)}")
+        return 1
     return 0
 
 

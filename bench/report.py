@@ -11,7 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 LIBRARIES = ("aiohttp", "orjson", "attrs", "cattrs", "pachca-sdk", "httpx")
 
 

@@ -13,13 +13,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from aiohttp import web
 
 from .fixtures import message_body, page_body
+from .report import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 JSON = "application/json"
 
 
