@@ -16,6 +16,7 @@ import contextlib
 import gc
 import importlib
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ from pachca_async._generated.services.messages import LIST_CHAT_MESSAGES
 from pachca_async._transport import Request, Response
 
 from .fixtures import page_body
-from .report import ROOT, median, save, table, verdict
+from .report import ROOT, save, table, verdict
 
 STOCK_PAGE_MODEL = "ChatMessageOperationsListChatMessagesResponse200"
 ROUNDS = 9
@@ -46,10 +47,13 @@ TARGET = 1.5
 Parse = Callable[[bytes], Any]
 
 
+PAGE_REQUEST = Request("GET", "http://127.0.0.1/messages", LIST_CHAT_MESSAGES)
+NO_HEADERS: CIMultiDict[str] = CIMultiDict()
+
+
 def ours(body: bytes) -> Any:
     """What `PachcaClient` does with a `list_chat_messages` answer once its bytes are in."""
-    request = Request("GET", "http://127.0.0.1/messages", LIST_CHAT_MESSAGES)
-    return _decode.decode(request, Response(200, CIMultiDict(), body), now=0.0)
+    return _decode.decode(PAGE_REQUEST, Response(200, NO_HEADERS, body), now=0.0)
 
 
 def stdlib_json() -> contextlib.AbstractContextManager[Any]:
@@ -129,7 +133,7 @@ def per_call_us(
                 for _ in range(n):
                     parse(body)
                 samples[name].append((time.perf_counter() - started) / n * 1e6)
-    return {name: median(values) for name, values in samples.items()}
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 @contextlib.contextmanager

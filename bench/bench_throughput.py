@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,8 +30,8 @@ import attrs
 
 from pachca_async import PachcaClient
 
-from . import server
-from .report import ROOT, describe_machine, median, save, table, verdict
+from . import message_server
+from .report import ROOT, describe_machine, save, table, verdict
 
 TOKEN = "bench-token"
 MESSAGE_ID = 194275
@@ -173,9 +174,11 @@ def summarize(samples: dict[tuple[str, str, str], list[Sample]]) -> dict[str, An
     result: dict[str, Any] = {}
     for (mode, kind, name), values in samples.items():
         result.setdefault(mode, {}).setdefault(kind, {})[name] = {
-            "requests_per_s": median(s.rate for s in values),
-            "client_cpu_us_per_request": median(s.client_cpu / s.rate * 1e6 for s in values),
-            "server_cpu_busy": median(s.server_cpu for s in values),
+            "requests_per_s": statistics.median(s.rate for s in values),
+            "client_cpu_us_per_request": statistics.median(
+                s.client_cpu / s.rate * 1e6 for s in values
+            ),
+            "server_cpu_busy": statistics.median(s.server_cpu for s in values),
             "rounds_requests_per_s": [round(s.rate, 1) for s in values],
         }
     return result
@@ -237,7 +240,7 @@ def missed_targets(ratios: dict[str, Any]) -> list[str]:
 def main() -> int:
     """Print the tables; 0 when every target is met, 1 otherwise."""
     started = time.perf_counter()
-    with server.running() as base_url:
+    with message_server.running() as base_url:
         print(f"server at {base_url} (own process); measuring...")
         samples = asyncio.run(run(base_url))
     summary = summarize(samples)

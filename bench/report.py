@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -48,10 +47,6 @@ def describe_machine() -> str:
     m = machine()
     libraries = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
     return f"Machine: {m['cpu']}, {m['cores']} cores, {m['python']}, {m['os']}\n{libraries}"
-
-
-def median(values: Iterable[float]) -> float:
-    return statistics.median(values)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -1,4 +1,4 @@
-"""A canned Pachca API in its own process (`python -m bench.server`), for throughput benchmarks.
+"""A canned Pachca API in its own process (`python -m bench.message_server`), for throughput.
 
 It answers `GET /messages/{id}` with one rich message and `GET /messages?chat_id=...` with a
 page of 50, from `fixtures`, and `GET /_cpu` with its own CPU seconds so far: a benchmark can
@@ -62,7 +62,7 @@ async def serve() -> None:
 def running() -> Iterator[str]:
     """Start the server in a child process; yield its base URL; stop it."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "bench.server"],
+        [sys.executable, "-m", "bench.message_server"],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
