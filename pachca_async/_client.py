@@ -4,7 +4,7 @@ executes every operation through one pipeline (see `_middleware`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -197,8 +197,8 @@ class PachcaClient(Services):
         *,
         max_items: int | None = None,
     ) -> Paginator[T, M]:
-        async def fetch(cursor: str | None) -> Page[T, M]:
-            return await self._execute(operation, {**arguments, "cursor": cursor or UNSET})
+        def fetch(cursor: str | None) -> Awaitable[Page[T, M]]:
+            return self._execute(operation, {**arguments, "cursor": cursor or UNSET})
 
         start = arguments.get("cursor", UNSET)
         return Paginator(fetch, cursor=None if start is UNSET else start, max_items=max_items)

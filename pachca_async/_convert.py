@@ -14,6 +14,7 @@ Rules the API needs:
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import types
 import typing
@@ -287,6 +288,37 @@ def _undecidable(t: Any) -> StructureHook:
 def _is_plain_mapping(t: Any) -> bool:
     """`dict[str, Any]`: free-form JSON objects pass through untouched."""
     return get_origin(t) in (dict, Mapping, typing.Mapping) and get_args(t)[1:] == (Any,)
+
+
+@functools.cache
+def _parsed_hook(t: Any) -> Callable[[Any], Any]:
+    if get_origin(t) is not list:
+        hook = converter.get_structure_hook(t)
+        return lambda value: hook(value, t)
+    (item_type,) = get_args(t)
+    item_hook = converter.get_structure_hook(item_type)
+
+    def consume(items: Any) -> list[Any]:
+        if type(items) is not list:
+            raise TypeError(f"expected a list, got {type(items).__name__}")
+        items.reverse()  # then pop() hands the items back in order, each let go once read
+        pop = items.pop
+        return [item_hook(pop(), item_type) for _ in range(len(items))]
+
+    return consume
+
+
+def structure_parsed(value: Any, t: Any) -> Any:
+    """`structure` for a JSON value this SDK just parsed and nothing else refers to.
+
+    For a `list[...]` type, `value` must be a list (a `TypeError` otherwise) and is emptied as
+    it is read, so each raw item is freed as soon as its model exists: the raw page and its
+    models are never both whole in memory. CPython's garbage collector runs by the count of
+    containers allocated and not yet freed; a 50-message page whose raw copy lives to the end
+    crosses that count every time (about one collection a page, some of them full), read this
+    way it stays below.
+    """
+    return _parsed_hook(t)(value)
 
 
 def _json_loads() -> Callable[[bytes], Any]:

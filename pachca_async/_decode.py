@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, get_origin
+from typing import Any
 
 from yarl import URL
 
-from ._convert import loads, structure
+from ._convert import loads, structure, structure_parsed
 from ._exceptions import (
     APIStatusError,
     PermissionDeniedError,
@@ -68,16 +68,14 @@ def _typed(operation: Operation[Any], document: Any) -> Any:
     value = document["data"] if result.envelope else document
     if value is None and result.nullable:  # `{"data": null}` means the same
         return None
-    if get_origin(result.type) is list and not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
     if operation.pagination is None:
-        return structure(value, result.type)
+        return structure_parsed(value, result.type)
     meta = document.get("meta") or {}
     paginate = meta.get("paginate") or {}
     has_next = paginate.get("has_next")
     total = meta.get("total")
     return Page(
-        items=structure(value, result.type),
+        items=structure_parsed(value, result.type),
         meta=structure(meta, result.meta),
         next_cursor=paginate.get("next_page") or None,
         has_next=has_next if isinstance(has_next, bool) else None,

@@ -71,8 +71,14 @@ def _url(operation: Operation[Any], arguments: Mapping[str, Any], target: Target
         value = arguments.get(param.name, UNSET)
         if value is UNSET or value is None or value == "":
             raise InvalidRequestError(f"{operation.name}: `{param.name}` is required")
-        path = path.replace("{" + param.name + "}", quote(_scalar(value), safe=""))
+        path = path.replace("{" + param.name + "}", _path_segment(value))
     return target.base_url.rstrip("/") + path
+
+
+def _path_segment(value: Any) -> str:
+    if type(value) is int:  # nearly every path parameter is an id: nothing to escape
+        return str(value)
+    return quote(_scalar(value), safe="")
 
 
 def _query(operation: Operation[Any], arguments: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

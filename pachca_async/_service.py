@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Protocol, TypeVar
 
 from ._operation import Operation
@@ -37,8 +38,9 @@ class Service:
     def __init__(self, requester: Requester) -> None:
         self._requester = requester
 
-    async def _call(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
-        return await self._requester._execute(operation, arguments)
+    def _call(self, operation: Operation[T], arguments: dict[str, Any]) -> Awaitable[T]:
+        # Hands back the requester's coroutine rather than wrapping it in one more.
+        return self._requester._execute(operation, arguments)
 
     def _paginate(
         self,

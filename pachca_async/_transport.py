@@ -11,6 +11,8 @@ answer's body to the sink chunk by chunk instead of holding it in memory (downlo
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -151,14 +153,14 @@ class AiohttpTransport:
     async def _exchange(
         self, request: Request, feed: _Feed | None, sink: _Drain | None
     ) -> Response:
-        headers = dict(request.headers)
+        headers = request.headers  # not copied: aiohttp reads it into a CIMultiDict of its own
         data: Any = request.body
         if feed is not None:
-            headers["Content-Type"] = feed.body.content_type
+            form = {"Content-Type": feed.body.content_type}
             if (size := feed.body.size) is not None:
-                headers["Content-Length"] = str(size)
+                form["Content-Length"] = str(size)
+            headers = {**headers, **form}
             data = feed.chunks()
-        timeout = request.timeout
         async with self._session_for(request).request(
             request.method,
             request.url,
@@ -166,9 +168,7 @@ class AiohttpTransport:
             headers=headers,
             data=data,
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(
-                total=timeout.total, connect=timeout.connect, sock_read=timeout.read
-            ),
+            timeout=_client_timeout(request.timeout),
             proxy=self._proxy,
             ssl=self._ssl,
         ) as response:
@@ -220,6 +220,23 @@ class _Drain:
         except Exception as error:
             self.error = error
             raise
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    """aiohttp's form of `timeout`, built once per distinct value rather than per request.
+
+    Limits hold to the fraction of a second: aiohttp would round those past 5 s up to the next
+    whole second. Then a read limit no shorter than `total` can never end an attempt first (the
+    total timer starts before the read timer does), so it is left out, sparing aiohttp a timer
+    cancelled and re-armed for every chunk received; both would raise `APITimeoutError`.
+    """
+    read = timeout.read
+    if timeout.total is not None and read is not None and read >= timeout.total:
+        read = None
+    return aiohttp.ClientTimeout(
+        total=timeout.total, connect=timeout.connect, sock_read=read, ceil_threshold=math.inf
+    )
 
 
 def _connection_error(request: Request, error: Exception) -> Exception:
