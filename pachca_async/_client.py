@@ -175,14 +175,14 @@ class PachcaClient(Services):
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
         request = self._build(operation, arguments)
-        return self._decode(request, await self._send(request))  # type: ignore[no-any-return]
+        return self._decode(request, await self._handler(request))  # type: ignore[no-any-return]
 
     def _build(self, operation: Operation[Any], arguments: dict[str, Any]) -> Request:
         return build_request(operation, arguments, self._target, self._timeout)
 
-    async def _send(self, request: Request) -> Response:
+    def _send(self, request: Request) -> Awaitable[Response]:
         """One request through the middlewares, retries and the transport."""
-        return await self._handler(request)
+        return self._handler(request)
 
     def _decode(self, request: Request, response: Response) -> Any:
         result = decode(request, response, now=self._retry.wall_clock())

@@ -9,7 +9,7 @@ TOKEN_ENV = "PACHCA_TOKEN"
 _CONNECT = 10.0
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Timeout:
     """Seconds to wait, per request attempt; `None` waits forever.
 

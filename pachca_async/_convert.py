@@ -214,7 +214,9 @@ class _ModelCompiler:
                 value = "__select(o)"
             else:
                 value = self.expression(a.type, f"o[{key!r}]")
-            if a.default is UNSET:
+            if a.default is UNSET and value == f"o[{key!r}]":
+                lines.append(f"    i.{a.name} = o.get({key!r}, __UNSET)")
+            elif a.default is UNSET:
                 lines.append(f"    i.{a.name} = {value} if {key!r} in o else __UNSET")
             elif a.default is attrs.NOTHING:
                 lines.append(f"    i.{a.name} = {value}")

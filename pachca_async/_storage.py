@@ -8,6 +8,7 @@ long as it takes; the client's connect and read timeouts still apply.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 import attrs
@@ -22,7 +23,7 @@ class Client(Requester, Protocol):
 
     def _build(self, operation: Operation[Any], arguments: dict[str, Any]) -> Request: ...
 
-    async def _send(self, request: Request) -> Response: ...
+    def _send(self, request: Request) -> Awaitable[Response]: ...
 
     def _decode(self, request: Request, response: Response) -> Any: ...
 

@@ -47,7 +47,7 @@ def redacted(headers: Mapping[str, str]) -> str:
     return repr(shown)
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class Request:
     """One HTTP request, ready to send. Its repr never shows the token."""
 
@@ -71,7 +71,7 @@ class Request:
         return str(URL(self.url).path)
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class Response:
     """A complete HTTP response."""
 
@@ -138,46 +138,39 @@ class AiohttpTransport:
         return anonymous
 
     async def send(self, request: Request) -> Response:
-        if self.session.closed:  # only a caller's session: ours is made anew
+        if self.session.closed:  # ours is made anew when closed: only a caller's session
             raise InvalidRequestError("the aiohttp session given to PachcaClient is closed")
-        feed = _Feed(request.body) if isinstance(request.body, MultipartBody) else None
+        headers, data = request.headers, request.body  # aiohttp copies headers: none here
+        feed = _Feed(data) if isinstance(data, MultipartBody) else None
+        if feed is not None:
+            form = {"Content-Type": feed.body.content_type}
+            if (size := feed.body.size) is not None:
+                form["Content-Length"] = str(size)
+            headers, data = {**headers, **form}, feed.chunks()
         sink = _Drain(request.sink) if request.sink is not None else None
         try:
-            return await self._exchange(request, feed, sink)
+            async with self._session_for(request).request(
+                request.method,
+                request.url,
+                params=request.params,
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=_client_timeout(request.timeout),
+                proxy=self._proxy,
+                ssl=self._ssl,
+            ) as response:
+                if sink is not None and 200 <= response.status < 300:
+                    await sink.fill(response)
+                    body = b""
+                else:
+                    body = await response.read()
+                return Response(response.status, response.headers, body, response.reason or "")
         except (aiohttp.ClientError, OSError) as error:
             for local in (feed.error if feed else None, sink.error if sink else None):
                 if local is not None:  # the caller's file failed, not the network
                     raise local from None
             raise _connection_error(request, error) from error
-
-    async def _exchange(
-        self, request: Request, feed: _Feed | None, sink: _Drain | None
-    ) -> Response:
-        headers = request.headers  # not copied: aiohttp reads it into a CIMultiDict of its own
-        data: Any = request.body
-        if feed is not None:
-            form = {"Content-Type": feed.body.content_type}
-            if (size := feed.body.size) is not None:
-                form["Content-Length"] = str(size)
-            headers = {**headers, **form}
-            data = feed.chunks()
-        async with self._session_for(request).request(
-            request.method,
-            request.url,
-            params=request.params,
-            headers=headers,
-            data=data,
-            allow_redirects=False,
-            timeout=_client_timeout(request.timeout),
-            proxy=self._proxy,
-            ssl=self._ssl,
-        ) as response:
-            if sink is not None and 200 <= response.status < 300:
-                await sink.fill(response)
-                body = b""
-            else:
-                body = await response.read()
-            return Response(response.status, response.headers, body, response.reason or "")
 
     async def close(self) -> None:
         if self._anonymous_session is not None:
