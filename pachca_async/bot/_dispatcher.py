@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 import attrs
 
+from .._exceptions import InvalidRequestError
 from ..forms import TRIGGER_LIFETIME, FormErrors, Trigger
 from ..webhooks import (
     ButtonWebhookPayload,
@@ -196,11 +197,11 @@ class Router:
     def include_router(self, router: Router) -> Router:
         """Route events to `router`'s handlers after this router's own; returns `router`."""
         if router.parent is not None:
-            raise ValueError(f"{router.name} is already included in {router.parent.name}")
+            raise InvalidRequestError(f"{router.name} is already included in {router.parent.name}")
         ancestor: Router | None = self
         while ancestor is not None:
             if ancestor is router:
-                raise ValueError(f"including {router.name} in {self.name} makes a loop")
+                raise InvalidRequestError(f"including {router.name} in {self.name} makes a loop")
             ancestor = ancestor.parent
         router.parent = self
         self.sub_routers.append(router)

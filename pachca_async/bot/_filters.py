@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from .._exceptions import InvalidRequestError
 from ..webhooks import ButtonWebhookPayload, MessageWebhookPayload, ViewSubmitWebhookPayload
 from ._callable import CallableObject
 
@@ -108,7 +109,7 @@ class Command(Filter):
 
     def __init__(self, *names: str, prefix: str = "/", ignore_case: bool = True) -> None:
         if not names:
-            raise ValueError("Command needs at least one command name")
+            raise InvalidRequestError("Command needs at least one command name")
         self.prefix = prefix
         self.ignore_case = ignore_case
         self.names = {self._fold(n.removeprefix(prefix)) for n in names}

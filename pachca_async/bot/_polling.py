@@ -25,6 +25,7 @@ import attrs
 from .._exceptions import (
     APIConnectionError,
     AuthenticationError,
+    InvalidRequestError,
     NotFoundError,
     PachcaError,
     PermissionDeniedError,
@@ -81,9 +82,9 @@ class Watermark:
         try:
             created_at = datetime.datetime.fromisoformat(stamp)
         except ValueError:
-            raise ValueError(f"not a watermark: {text!r}") from None
+            raise InvalidRequestError(f"not a watermark: {text!r}") from None
         if not entry_id:
-            raise ValueError(f"not a watermark: {text!r}")
+            raise InvalidRequestError(f"not a watermark: {text!r}")
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=datetime.UTC)
         return cls(created_at, entry_id)
@@ -114,7 +115,7 @@ class Pacer:
 
     def __init__(self, limit: int, period: float) -> None:
         if limit < 1 or period <= 0:
-            raise ValueError("a pacer needs limit >= 1 and period > 0")
+            raise InvalidRequestError("a pacer needs limit >= 1 and period > 0")
         self.limit = limit
         self.period = period
         self._starts: collections.deque[float] = collections.deque()
@@ -164,7 +165,7 @@ class EventPoller:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not 1 <= page_size <= 50:
-            raise ValueError(f"page_size must be 1..50, got {page_size}")
+            raise InvalidRequestError(f"page_size must be 1..50, got {page_size}")
         self._pachca = pachca
         self._reader = pachca.with_options(max_retries=0)  # retries here, so each is paced
         self.interval = interval
@@ -214,7 +215,7 @@ class EventPoller:
         """Mark a polled update handled: delete it, advance and report the watermark."""
         entry_id = update.history_id
         if entry_id is None or entry_id not in self._pending:
-            raise ValueError("done() takes an update returned by this poller's poll()")
+            raise InvalidRequestError("done() takes an update returned by this poller's poll()")
         created_at = self._pending.pop(entry_id)
         self._seen[entry_id] = created_at
         position = Watermark(created_at, entry_id)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .._exceptions import InvalidRequestError
 from ..forms import FormErrors
 from ..webhooks import (
     DEFAULT_TOLERANCE,
@@ -127,7 +128,7 @@ class WebhookReceiver:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not secret:
-            raise ValueError("WebhookReceiver needs the bot's signing secret")
+            raise InvalidRequestError("WebhookReceiver needs the bot's signing secret")
         self.dispatcher = dispatcher
         self.pachca = pachca
         self._secret = secret
