@@ -167,10 +167,11 @@ class AiohttpTransport:
                     body = await response.read()
                 return Response(response.status, response.headers, body, response.reason or "")
         except (aiohttp.ClientError, OSError) as error:
-            for local in (feed.error if feed else None, sink.error if sink else None):
-                if local is not None:  # the caller's file failed, not the network
-                    raise local from None
-            raise _connection_error(request, error) from error
+            local = (feed.error if feed else None) or (sink.error if sink else None)
+            failure = local or _connection_error(request, error)  # the caller's file, or the net
+        # Raised outside the `except`: aiohttp's exception, whose attributes may hold the
+        # request's headers (the token), is neither chained nor kept as context.
+        raise failure
 
     async def close(self) -> None:
         if self._anonymous_session is not None:

@@ -86,3 +86,15 @@ async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records
     assert TOKEN not in caplog.text
     assert "<redacted>" in repr(requests[0])
+
+
+async def test_network_errors_keep_no_aiohttp_exception(server: ScriptedServer) -> None:
+    """aiohttp's exceptions may carry the request's headers: none hangs off ours."""
+    server.reply("GET", "/messages/5", Reply(drop=True))
+    refused = f"http://127.0.0.1:{free_port()}"
+    for base_url in (server.base_url, refused):
+        async with PachcaClient(TOKEN, base_url=base_url, max_retries=0) as pachca:
+            with pytest.raises(PachcaError) as caught:
+                await pachca.messages.get_message(5)
+        assert caught.value.__cause__ is None
+        assert caught.value.__context__ is None
