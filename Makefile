@@ -8,14 +8,14 @@ BENCH_VENV := bench/.venv
 BENCH_BIN := $(BENCH_VENV)/bin
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install generate test demo lint format bench clean
+.PHONY: install generate test demo lint format docs docs-serve bench clean
 
 install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e . --group dev  # pip >= 25.1 reads PEP 735 groups
 	touch $(STAMP)
 
 # Prism, the mock server of the contract tests (tests/contract); without npm they skip.
@@ -41,6 +41,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The documentation site (docs/, mkdocs.yml) into site/. --strict: a warning, such as a broken
+# reference, fails the build. Nothing is fetched: no web fonts, no plugin that downloads.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve --strict
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -58,4 +66,4 @@ $(BENCH_STAMP): pyproject.toml bench/requirements.txt
 	touch $(BENCH_STAMP)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) node_modules site dist .mypy_cache .ruff_cache .pytest_cache

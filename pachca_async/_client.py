@@ -57,7 +57,8 @@ class PachcaClient(Services):
         session: An aiohttp `ClientSession` to use (and leave open); one is made otherwise.
         transport: Sends requests instead of aiohttp (tests, custom stacks).
         middlewares: Run around every request, outermost first.
-        proxy, ssl: Passed to aiohttp for every request.
+        proxy: Passed to aiohttp for every request.
+        ssl: Passed to aiohttp for every request.
         **session_options: Passed to the `ClientSession` the client makes (`connector`, ...).
     """
 

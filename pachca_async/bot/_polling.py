@@ -146,7 +146,8 @@ class EventPoller:
         delete: Delete each entry once handled, so the history holds only what is left to do.
         watermark: Where a previous run stopped; entries up to it are skipped (and deleted).
         on_watermark: Called (and awaited) with the new watermark after each handled entry.
-        max_requests, per: The pace of reads: at most `max_requests` per `per` seconds.
+        max_requests: The pace of reads: at most `max_requests` per `per` seconds.
+        per: Seconds that `max_requests` reads may take at least.
         wall_clock: Current Unix time; dates polled events back to when Pachca recorded them.
     """
 

@@ -105,7 +105,8 @@ class WebhookReceiver:
         allowed_ips: Addresses or networks allowed to deliver (`webhooks.PACHCA_IPS` is what
             Pachca documents); `None` allows any. Behind a reverse proxy, make aiohttp see
             the client's address (`request.remote`) first.
-        dedup_ttl, dedup_size: How long and how many delivery keys are remembered.
+        dedup_ttl: Seconds a delivery key is remembered, to drop a repeated delivery.
+        dedup_size: How many delivery keys are remembered at most.
         submit_timeout: Seconds to wait for a form submission's verdict (Pachca waits 3).
         shutdown_timeout: Seconds running handlers get to finish on shutdown.
         wall_clock: Current Unix time, for the timestamp check.
