@@ -43,11 +43,12 @@ lint: $(STAMP)
 
 # The documentation site (docs/, mkdocs.yml) into site/. --strict: a warning, such as a broken
 # reference, fails the build. Nothing is fetched: no web fonts, no plugin that downloads.
+# NO_MKDOCS_2_WARNING: Material prints a banner about its successor on every build otherwise.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 docs-serve: $(STAMP)
-	$(BIN)/mkdocs serve --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
