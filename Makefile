@@ -15,7 +15,9 @@ install: $(STAMP) $(NODE_STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . --group dev  # pip >= 25.1 reads PEP 735 groups
+	# pip >= 25.1 reads PEP 735 groups. --no-compile: bytecode is written on first import instead
+	# of for every module installed (boto3 and moto bring thousands the tests never import).
+	$(BIN)/python -m pip install --quiet --no-compile -e . --group dev
 	touch $(STAMP)
 
 # Prism, the mock server of the contract tests (tests/contract); without npm they skip.
