@@ -8,6 +8,7 @@ and renders `codegen/templates/` into the generated package.
 from __future__ import annotations
 
 import json
+import keyword
 import re
 import textwrap
 from collections.abc import Iterable, Mapping
@@ -47,6 +48,9 @@ GENERATED_BY = (
     f"openapi-python-client {opc_version} and codegen/templates. Do not edit by hand."
 )
 RESERVED_KEYWORDS = {"body", "max_items", "self"}
+KEEP_SUFFIX = {"self", "datetime"}
+"""Builtins whose `_` suffix stays: `self` is every method's first argument, `datetime` the module
+that generated annotations name."""
 LINE_LENGTH = 100
 
 
@@ -319,7 +323,7 @@ class ViewBuilder:
                 default = annotation[len("Literal[") : -1]
             fields.append(
                 FieldView(
-                    python_name=str(prop.python_name),
+                    python_name=python_name(prop),
                     json_name=json_name,
                     annotation=annotation,
                     default=default,
@@ -365,7 +369,7 @@ class ViewBuilder:
                     continue
                 union = ref_name(prop) or ref_name((prop.get("allOf") or [{}])[0])
                 fallback = self.components.get(union or "", {}).get("x-sdk-fallback")
-                python = str(self._prop(self.models[name], prop_name).python_name)
+                python = python_name(self._prop(self.models[name], prop_name))
                 views.append(
                     SelectByView(
                         name, python, rule["property"], list(rule["mapping"].items()), fallback
@@ -433,7 +437,7 @@ class ViewBuilder:
             body_fields=body_fields,
             scope=requirements.get("scope"),
             plan=requirements.get("plan"),
-            auth=requirements.get("auth", True) is not False,
+            auth=requirements.get("auth", True) is not False and op.get("security") != [],
             rate_class=op.get("x-sdk-rate-class", "other").upper(),
             **result,
         )
@@ -449,7 +453,7 @@ class ViewBuilder:
                 node = spec_params[(location, text(prop.name))]
                 views.append(
                     ParamView(
-                        name=str(prop.python_name),
+                        name=python_name(prop),
                         wire_name=node.get("x-sdk-wire-name", node["name"]),
                         location=location,
                         required=bool(node.get("required")),
@@ -468,7 +472,7 @@ class ViewBuilder:
         if len(endpoint.bodies) > 1:
             raise SpecError(where + "/requestBody", "more than one content type")
         body = endpoint.bodies[0]
-        kind = "MULTIPART" if "multipart" in text(body.content_type) else "JSON"
+        kind = body_kind(text(body.content_type))
         model = body.prop
         if not isinstance(model, ModelProperty):
             raise SpecError(where + "/requestBody", "the body must be an object")
@@ -504,7 +508,7 @@ class ViewBuilder:
         annotation = self.annotation(prop, as_input=True)
         constant = annotation.startswith("Literal[") and "|" not in annotation
         return BodyFieldView(
-            name=str(prop.python_name),
+            name=python_name(prop),
             path=path,
             required=prop.required and not constant,
             annotation=annotation,
@@ -528,7 +532,10 @@ class ViewBuilder:
         }
         if op.get("x-sdk-result") == "location":
             return {**base, "result_kind": "LOCATION", "returns": "str"}
-        content = op["responses"][success[0]].get("content", {}).get("application/json")
+        media = op["responses"][success[0]].get("content", {})
+        content = media.get("application/json")
+        if content is None and media:
+            return {**base, "result_kind": "BINARY", "returns": "bytes"}
         if content is None:
             return {**base, "result_kind": "NONE", "returns": "None"}
         response = next(r for r in endpoint.responses if r.status_code.pattern == str(status))
@@ -580,6 +587,28 @@ class ViewBuilder:
 
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def body_kind(content_type: str) -> str:
+    """The `BodyKind` member for a request body's media type."""
+    if content_type.startswith("multipart/"):
+        return "MULTIPART"
+    if content_type == "application/x-www-form-urlencoded":
+        return "FORM"
+    return "JSON"
+
+
+def python_name(prop: Property) -> str:
+    """The name on the wire where it is legal Python, else openapi-python-client's choice.
+
+    openapi-python-client appends `_` to names of builtins (`type` → `type_`). Users write what
+    Pachca's docs say (`open_view(type="modal")`), so only keywords (`from` → `from_`) and
+    `KEEP_SUFFIX` keep the suffix.
+    """
+    name, wire = str(prop.python_name), text(prop.name)
+    if name == wire + "_" and not keyword.iskeyword(wire) and wire not in KEEP_SUFFIX:
+        return wire
+    return name
 
 
 def humanize(name: str) -> str:

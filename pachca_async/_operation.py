@@ -31,6 +31,7 @@ class RateClass(enum.Enum):
 class BodyKind(enum.Enum):
     JSON = "json"
     MULTIPART = "multipart"
+    FORM = "form"
 
 
 class ResultKind(enum.Enum):
@@ -40,6 +41,8 @@ class ResultKind(enum.Enum):
     """No body (204): the call returns `None`."""
     LOCATION = "location"
     """A redirect: the call returns the `Location` URL, unfollowed."""
+    BINARY = "binary"
+    """The answer's bytes, not JSON (a file); a redirect to storage is followed without the token."""
 
 
 @attrs.frozen

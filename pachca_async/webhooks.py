@@ -66,7 +66,7 @@ class ExportReadyPayload:
     signature for it (exports are requested with a user's token, not a bot's).
     """
 
-    type_: Literal["export"] = attrs.field(default="export", metadata={"json": "type"})
+    type: Literal["export"] = "export"
     event: Literal["ready"] = "ready"
     export_id: int
     """Pass it to `pachca.chats.download_export` to fetch the archive."""
@@ -202,7 +202,7 @@ def parse_payload(data: Mapping[str, Any]) -> WebhookPayload:
     except Exception as error:  # a known kind with unexpected fields: keep it, raw
         logger.warning("%s/%s payload does not match its model (%r); kept as unknown", *kind, error)
         return UnknownWebhookPayload(
-            type_=str(data.get("type", "")), event=str(data.get("event", "")), raw=dict(data)
+            type=str(data.get("type", "")), event=str(data.get("event", "")), raw=dict(data)
         )
 
 

@@ -48,26 +48,45 @@ __all__ = [
     "AuditEventDetailsUnion",
     "AuditEventKey",
     "AvatarData",
+    "BotAccessToken",
     "BotCanEdit",
     "BotCreateRequest",
     "BotCreateRequestWebhook",
     "BotCreateResponse",
     "BotEventName",
+    "BotOAuthClient",
+    "BotOAuthClientRequest",
+    "BotPermissions",
+    "BotPromo",
+    "BotPromoImage",
+    "BotPromoRequest",
     "BotResponse",
+    "BotScopeCatalog",
+    "BotScopeCatalogGroup",
+    "BotScopeCatalogItem",
+    "BotScopeCatalogPreset",
+    "BotSelfResponse",
+    "BotSelfTokenResponse",
+    "BotSelfWebhook",
     "BotTemplateEngine",
+    "BotTokenCreateRequest",
+    "BotTokenUpdateRequest",
     "BotTriggerOn",
     "BotUpdateRequest",
     "BotUpdateRequestWebhook",
     "BotWebhook",
+    "BotWebhookKind",
     "BotWebhookSelfUpdateRequest",
     "BotWebhookSelfUpdateRequestWebhook",
     "BotWhoCanAdd",
     "Button",
     "ButtonWebhookPayload",
     "Chat",
+    "ChatActivity",
     "ChatAvailability",
     "ChatCreateRequest",
     "ChatCreateRequestChat",
+    "ChatExport",
     "ChatMemberRole",
     "ChatMemberRoleFilter",
     "ChatMemberWebhookPayload",
@@ -75,10 +94,26 @@ __all__ = [
     "ChatSubtype",
     "ChatUpdateRequest",
     "ChatUpdateRequestChat",
+    "CompanyBotResponse",
+    "CompanyBotWebhook",
     "CompanyMemberWebhookPayload",
+    "CreateChatResponse",
+    "CreateChatResponseMeta",
     "CustomProperty",
     "CustomPropertyDataType",
     "CustomPropertyDefinition",
+    "Draft",
+    "DraftCreateRequest",
+    "DraftCreateRequestDraft",
+    "DraftFileRequest",
+    "DraftRepetition",
+    "DraftRepetitionInterval",
+    "DraftRepetitionRequest",
+    "DraftSchedule",
+    "DraftScheduleRequest",
+    "DraftType",
+    "DraftUpdateRequest",
+    "DraftUpdateRequestDraft",
     "ExportRequest",
     "File",
     "FileType",
@@ -92,6 +127,7 @@ __all__ = [
     "LinkPreviewImage",
     "LinkPreviewsRequest",
     "LinkSharedWebhookPayload",
+    "MarkChatUnreadRequest",
     "MemberEventType",
     "Message",
     "MessageCreateRequest",
@@ -106,7 +142,12 @@ __all__ = [
     "MessageUpdateRequestMessageFilesItem",
     "MessageWebhookPayload",
     "OAuthError",
+    "OAuthErrorCode",
+    "OAuthRevokeRequest",
     "OAuthScope",
+    "OAuthToken",
+    "OAuthTokenRequest",
+    "OAuthTokenTypeHint",
     "OpenViewRequest",
     "OpenViewRequestView",
     "PaginationMeta",
@@ -135,6 +176,8 @@ __all__ = [
     "Thread",
     "UnknownAuditDetails",
     "UnknownWebhookPayload",
+    "UpdateBotAvatarRequest",
+    "UpdateChatAvatarRequest",
     "UpdateMemberRoleRequest",
     "UpdateProfileAvatarRequest",
     "UpdateUserAvatarRequest",
@@ -348,6 +391,17 @@ class BotTriggerOn(LenientEnum):
     """Links that need a preview."""
 
 
+class BotWebhookKind(LenientEnum):
+    """Where a bot's incoming webhook comes from."""
+
+    SIMPLE = "simple"
+    """Any sender: the message is built from the body with the bot's template."""
+    GITLAB = "gitlab"
+    """GitLab: Pachca reads the event and writes the message itself."""
+    GRAFANA = "grafana"
+    """Grafana: Pachca reads the alert and writes the message itself."""
+
+
 class BotWhoCanAdd(LenientEnum):
     """Who is allowed to add a bot to chats."""
 
@@ -359,6 +413,15 @@ class BotWhoCanAdd(LenientEnum):
     """The creator, admins and regular members."""
     ANYONE = "anyone"
     """Everyone, guests included."""
+
+
+class ChatActivity(LenientEnum):
+    """Which chats a listing includes."""
+
+    ACTIVE = "active"
+    """Chats in use."""
+    ARCHIVED = "archived"
+    """Archived chats."""
 
 
 class ChatAvailability(LenientEnum):
@@ -427,6 +490,40 @@ class CustomPropertyDataType(LenientEnum):
     """URL."""
 
 
+class DraftRepetitionInterval(LenientEnum):
+    """How often a scheduled message is sent again."""
+
+    ONCE = "once"
+    """Sent once, not repeated."""
+    DAILY = "daily"
+    """Every day."""
+    WEEKLY = "weekly"
+    """Every week."""
+    MONTHLY = "monthly"
+    """Every month."""
+    EVERY_2_MONTHS = "every_2_months"
+    """Every two months."""
+    EVERY_3_MONTHS = "every_3_months"
+    """Every three months."""
+    EVERY_4_MONTHS = "every_4_months"
+    """Every four months."""
+    EVERY_6_MONTHS = "every_6_months"
+    """Every six months."""
+    YEARLY = "yearly"
+    """Every year."""
+
+
+class DraftType(LenientEnum):
+    """Which kind of drafts a listing includes."""
+
+    REGULAR = "regular"
+    """Plain drafts."""
+    SCHEDULED = "scheduled"
+    """Scheduled messages."""
+    ALL = "all"
+    """Both."""
+
+
 class FileType(LenientEnum):
     """Kind of file."""
 
@@ -485,6 +582,28 @@ class MessageSortField(LenientEnum):
     """Message identifier."""
 
 
+class OAuthErrorCode(LenientEnum):
+    """Why an OAuth request or token was refused."""
+
+    INVALID_TOKEN = "invalid_token"
+    """The token is missing, unknown, expired or revoked."""
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    """The token lacks the scope this call needs."""
+    ROLE_FORBIDDEN = "role_forbidden"
+    """The scope is there, but the owner's role does not allow the action."""
+    INVALID_REQUEST = "invalid_request"
+    """A required parameter is missing or malformed."""
+    INVALID_CLIENT = "invalid_client"
+    """The client ID or secret is wrong."""
+    INVALID_GRANT = "invalid_grant"
+    """The code expired, was used already, belongs to another redirect URI, or the verifier does not
+    match."""
+    UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+    """This `grant_type` is not supported."""
+    UNAUTHORIZED_CLIENT = "unauthorized_client"
+    """The token belongs to another bot, or the client did not prove who it is."""
+
+
 class OAuthScope(LenientEnum):
     """Permission that an OAuth token can be granted."""
 
@@ -541,6 +660,15 @@ class OAuthScope(LenientEnum):
     SEARCHUSERS = "search:users"
     SEARCHCHATS = "search:chats"
     SEARCHMESSAGES = "search:messages"
+
+
+class OAuthTokenTypeHint(LenientEnum):
+    """What kind of token is being revoked."""
+
+    ACCESS_TOKEN = "access_token"
+    """An access token."""
+    REFRESH_TOKEN = "refresh_token"
+    """A refresh token."""
 
 
 class ReactionEventType(LenientEnum):
@@ -1184,6 +1312,41 @@ class AvatarData:
 
 
 @define(kw_only=True)
+class BotAccessToken:
+    """An access token of a bot."""
+
+    id: int
+    """Identifier of the token."""
+
+    token: str
+    """The token; shown whole only when it is issued or reissued, masked otherwise."""
+
+    name: str | None
+    """Name given to the token; `null` for the bot's main token."""
+
+    user_id: int
+    """Identifier of the bot user the token acts as."""
+
+    scopes: list[str]
+    """Scopes the token carries."""
+
+    created_at: datetime.datetime
+    """When the token was issued."""
+
+    revoked_at: datetime.datetime | None
+    """When the token was revoked; `null` while it works."""
+
+    expires_in: int | None
+    """Seconds the token has left; `null` when it does not expire."""
+
+    last_used_at: datetime.datetime | None
+    """When the token was last used; `null` if never."""
+
+    authorized_at: datetime.datetime | None
+    """When the token was authorized; `null` if it was not issued through OAuth."""
+
+
+@define(kw_only=True)
 class BotCreateRequest:
     """Body for creating a bot."""
 
@@ -1265,6 +1428,93 @@ class BotCreateResponse:
 
 
 @define(kw_only=True)
+class BotOAuthClient:
+    """The OAuth client of a bot, through which users authorize it."""
+
+    client_id: str
+    """Public identifier of the client."""
+
+    client_secret_preview: str
+    """The first characters of the client secret, for recognising it."""
+
+    confidential: bool
+    """True if the client keeps a secret (a server); false for public clients using PKCE."""
+
+    redirect_uris: list[str]
+    """Addresses the authorization may redirect back to."""
+
+    scopes: list[str]
+    """Scopes users are asked to grant."""
+
+
+@define(kw_only=True)
+class BotOAuthClientRequest:
+    """Settings of a bot's OAuth client; sending it turns the client on."""
+
+    confidential: bool | Unset = UNSET
+    """True if the client keeps a secret; false for a public client using PKCE."""
+
+    redirect_uris: list[str] | Unset = UNSET
+    """Addresses the authorization may redirect back to."""
+
+    scopes: list[str] | Unset = UNSET
+    """Scopes users are asked to grant."""
+
+
+@define(kw_only=True)
+class BotPermissions:
+    """What you may do with this bot."""
+
+    update_oauth_client: bool
+    """True if you may change the bot's OAuth client."""
+
+    recreate_token: bool
+    """True if you may replace the bot's token."""
+
+    destroy: bool
+    """True if you may delete the bot."""
+
+
+@define(kw_only=True)
+class BotPromo:
+    """The page that presents a bot to the workspace."""
+
+    description: str | None
+    """Text of the promo page; `null` if none."""
+
+    published: bool
+    """True if the promo page is shown to the workspace."""
+
+    promo_images: list[BotPromoImage]
+    """Pictures of the promo page."""
+
+
+@define(kw_only=True)
+class BotPromoImage:
+    """A picture of a bot's promo page."""
+
+    key: str
+    """Storage key of the uploaded picture."""
+
+    url: str
+    """Address to load the picture from."""
+
+
+@define(kw_only=True)
+class BotPromoRequest:
+    """Changes to a bot's promo page."""
+
+    description: str | Unset = UNSET
+    """Text of the promo page."""
+
+    published: bool | Unset = UNSET
+    """Whether to show the promo page to the workspace."""
+
+    promo_images: list[str] | Unset = UNSET
+    """Storage keys of uploaded pictures, in the order shown."""
+
+
+@define(kw_only=True)
 class BotResponse:
     """A bot and its settings."""
 
@@ -1273,6 +1523,171 @@ class BotResponse:
 
     webhook: BotWebhook
     """Configuration of a bot and its webhooks."""
+
+
+@define(kw_only=True)
+class BotScopeCatalog:
+    """The scopes a bot's tokens may carry, their groups and presets."""
+
+    scopes: list[BotScopeCatalogItem]
+    """Every scope on offer."""
+
+    groups: list[BotScopeCatalogGroup]
+    """Groups the scopes are listed under."""
+
+    presets: list[BotScopeCatalogPreset]
+    """Ready-made sets of scopes."""
+
+
+@define(kw_only=True)
+class BotScopeCatalogGroup:
+    """A group of related scopes."""
+
+    id: str
+    """Identifier of the group."""
+
+    title: str
+    """Readable name of the group."""
+
+    description: str
+    """What the scopes of the group allow."""
+
+
+@define(kw_only=True)
+class BotScopeCatalogItem:
+    """A scope that can be given to the bot."""
+
+    id: str
+    """The scope, as written in a token's `scopes`."""
+
+    title: str
+    """Readable name of the scope."""
+
+    group: str
+    """Identifier of the group the scope is listed under."""
+
+    preset: list[str]
+    """Identifiers of the presets that include this scope."""
+
+
+@define(kw_only=True)
+class BotScopeCatalogPreset:
+    """A ready-made set of scopes."""
+
+    id: str
+    """Identifier of the preset."""
+
+    title: str
+    """Readable name of the preset."""
+
+
+@define(kw_only=True)
+class BotSelfResponse:
+    """The calling bot and its settings."""
+
+    id: int
+    """Identifier of the bot."""
+
+    webhook: BotSelfWebhook
+    """A bot's settings, as the bot itself sees them."""
+
+    oauth_client: BotOAuthClient | None
+    """The bot's OAuth client; `null` when it has none."""
+
+
+@define(kw_only=True)
+class BotSelfTokenResponse:
+    """The calling bot with its new token."""
+
+    id: int
+    """Identifier of the bot."""
+
+    webhook: BotSelfWebhook
+    """A bot's settings, as the bot itself sees them."""
+
+    access_token: str
+    """The bot's new token; shown only here, so store it at once."""
+
+    oauth_client: BotOAuthClient | None
+    """The bot's OAuth client; `null` when it has none."""
+
+
+@define(kw_only=True)
+class BotSelfWebhook:
+    """A bot's settings, as the bot itself sees them."""
+
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    outgoing_url: str | None
+    """URL that outgoing webhook events are delivered to; `null` if none is set."""
+
+    events: list[BotEventName]
+    """Event kinds the bot subscribes to."""
+
+    trigger_on: BotTriggerOn
+    """What makes a bot's outgoing webhook fire."""
+
+    commands: list[str]
+    """Trigger words the bot responds to."""
+
+    scopes: list[str]
+    """Permissions of the bot token. The default set is wider than what can be assigned by hand, so
+    it may contain values you could not set yourself."""
+
+    template: str | None
+    """Template used to format incoming webhook messages; `null` if none is set."""
+
+    template_engine: BotTemplateEngine
+    """Engine that renders incoming webhook templates."""
+
+    challenge_key: str | None
+    """Name of the field used to verify incoming webhooks; `null` if none is set."""
+
+    link_preview_enabled: bool
+    """Whether links in incoming webhook messages get previews."""
+
+    ignore_self_messages: bool
+    """Whether events for messages the bot itself sent are skipped."""
+
+    events_history_enabled: bool
+    """Whether a history of bot events is kept for later retrieval through the event history method."""
+
+    single_chat: bool
+    """If true, the bot may belong to only one group chat (discussion or channel); if false, to any
+    number. Direct chats and threads are not counted."""
+
+    can_edit: list[BotCanEdit]
+    """Roles that, besides the creator, may change the bot settings. The creator always can; an
+    empty list leaves editing to the creator alone."""
+
+    who_can_add: BotWhoCanAdd
+    """Who is allowed to add a bot to chats."""
+
+
+@define(kw_only=True)
+class BotTokenCreateRequest:
+    """Body for issuing another token to a bot."""
+
+    name: str
+    """Name that tells this token apart from the bot's others."""
+
+    scopes: list[str] | Unset = UNSET
+    """Scopes for the new token; the bot's default set when left out."""
+
+
+@define(kw_only=True)
+class BotTokenUpdateRequest:
+    """Body for changing one of a bot's tokens; only the fields sent change."""
+
+    name: str | Unset = UNSET
+    """New name of the token."""
+
+    scopes: list[str] | Unset = UNSET
+    """New scopes of the token, replacing the old ones."""
 
 
 @define(kw_only=True)
@@ -1427,7 +1842,7 @@ class Button:
 class ButtonWebhookPayload:
     """Outgoing webhook body sent when a message button is pressed."""
 
-    type_: Literal["button"] = field(default="button", metadata={"json": "type"})
+    type: Literal["button"] = "button"
     """Kind of object."""
 
     event: Literal["click"] = "click"
@@ -1524,10 +1939,18 @@ class ChatCreateRequestChat:
 
 
 @define(kw_only=True)
+class ChatExport:
+    """An export that was started."""
+
+    id: int
+    """Identifier of the export; the export webhook and `GET /chats/exports/{id}` use it."""
+
+
+@define(kw_only=True)
 class ChatMemberWebhookPayload:
     """Outgoing webhook body sent when chat membership changes."""
 
-    type_: Literal["chat_member"] = field(default="chat_member", metadata={"json": "type"})
+    type: Literal["chat_member"] = "chat_member"
     """Kind of object."""
 
     event: MemberEventType
@@ -1569,10 +1992,80 @@ class ChatUpdateRequestChat:
 
 
 @define(kw_only=True)
+class CompanyBotResponse:
+    """A bot of the workspace."""
+
+    id: int
+    """Identifier of the bot."""
+
+    webhook: CompanyBotWebhook
+    """A bot's settings as a workspace-wide listing shows them; most may be missing."""
+
+    oauth_client: BotOAuthClient | None
+    """The bot's OAuth client; `null` when it has none."""
+
+
+@define(kw_only=True)
+class CompanyBotWebhook:
+    """A bot's settings as a workspace-wide listing shows them; most may be missing."""
+
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    outgoing_url: str | Unset | None = UNSET
+    """URL that outgoing webhook events are delivered to; `null` if none is set."""
+
+    events: list[BotEventName] | Unset = UNSET
+    """Event kinds the bot subscribes to."""
+
+    trigger_on: BotTriggerOn | Unset = UNSET
+    """What makes a bot's outgoing webhook fire."""
+
+    commands: list[str] | Unset = UNSET
+    """Trigger words the bot responds to."""
+
+    scopes: list[str] | Unset = UNSET
+    """Permissions of the bot token. The default set is wider than what can be assigned by hand, so
+    it may contain values you could not set yourself."""
+
+    template: str | Unset | None = UNSET
+    """Template used to format incoming webhook messages; `null` if none is set."""
+
+    template_engine: BotTemplateEngine | Unset = UNSET
+    """Engine that renders incoming webhook templates."""
+
+    challenge_key: str | Unset | None = UNSET
+    """Name of the field used to verify incoming webhooks; `null` if none is set."""
+
+    link_preview_enabled: bool | Unset = UNSET
+    """Whether links in incoming webhook messages get previews."""
+
+    ignore_self_messages: bool | Unset = UNSET
+    """Whether events for messages the bot itself sent are skipped."""
+
+    events_history_enabled: bool | Unset = UNSET
+    """Whether a history of bot events is kept for later retrieval through the event history method."""
+
+    single_chat: bool | Unset = UNSET
+    """If true, the bot may belong to only one group chat (discussion or channel); if false, to any
+    number. Direct chats and threads are not counted."""
+
+    can_edit: list[BotCanEdit] | Unset = UNSET
+    """Roles that, besides the creator, may change the bot settings. The creator always can; an
+    empty list leaves editing to the creator alone."""
+
+    who_can_add: BotWhoCanAdd | Unset = UNSET
+    """Who is allowed to add a bot to chats."""
+
+
+@define(kw_only=True)
 class CompanyMemberWebhookPayload:
     """Outgoing webhook body sent when workspace membership changes."""
 
-    type_: Literal["company_member"] = field(default="company_member", metadata={"json": "type"})
+    type: Literal["company_member"] = "company_member"
     """Kind of object."""
 
     event: UserEventType
@@ -1586,6 +2079,25 @@ class CompanyMemberWebhookPayload:
 
     webhook_timestamp: int
     """When the webhook was sent, as a UNIX timestamp."""
+
+
+@define(kw_only=True)
+class CreateChatResponse:
+    """The new chat, and which of the requested members were not found."""
+
+    data: Chat
+    """A group chat, channel or direct conversation."""
+
+    meta: CreateChatResponseMeta
+    """What else the API says about the creation."""
+
+
+@define(kw_only=True)
+class CreateChatResponseMeta:
+    """What else the API says about the creation."""
+
+    not_found_member_ids: list[int]
+    """Requested member IDs that match no user; they were left out."""
 
 
 @define(kw_only=True)
@@ -1617,6 +2129,196 @@ class CustomPropertyDefinition:
 
     data_type: CustomPropertyDataType
     """Type of data a custom property holds."""
+
+
+@define(kw_only=True)
+class Draft:
+    """A draft, or a message scheduled to be sent."""
+
+    id: int
+    """Identifier of the draft."""
+
+    entity_type: MessageEntityType | None
+    """Kind of object the draft is for."""
+
+    entity_id: int | None
+    """Identifier of the chat, thread or user the draft is for."""
+
+    chat_id: int | None
+    """Identifier of the chat the draft will be posted in."""
+
+    content: str
+    """Text of the draft."""
+
+    parent_message_id: int | None
+    """Message the draft replies to; `null` if none."""
+
+    files: list[File]
+    """Files attached to the draft."""
+
+    voice_content: VoiceContent | None
+    """The voice message of the draft; `null` if none."""
+
+    schedule: DraftSchedule | None
+    """The schedule; `null` for a plain draft."""
+
+    next_send_at: datetime.datetime | None
+    """When the scheduled message goes out next; `null` for a plain draft."""
+
+    created_at: datetime.datetime
+    """When the draft was created."""
+
+    updated_at: datetime.datetime
+    """When the draft last changed."""
+
+
+@define(kw_only=True)
+class DraftCreateRequest:
+    """Body for creating a draft or a scheduled message."""
+
+    draft: DraftCreateRequestDraft
+    """The draft to create."""
+
+
+@define(kw_only=True)
+class DraftCreateRequestDraft:
+    """The draft to create."""
+
+    entity_type: MessageEntityType
+    """Kind of object a message is posted to."""
+
+    entity_id: int
+    """Identifier of the chat, thread or user the draft is for."""
+
+    content: str | Unset = UNSET
+    """Text of the draft."""
+
+    parent_message_id: int | Unset = UNSET
+    """Message to reply to in its thread."""
+
+    files: list[DraftFileRequest] | Unset = UNSET
+    """Files attached to the draft."""
+
+    schedule: DraftScheduleRequest | Unset = UNSET
+    """When a scheduled message should be sent."""
+
+
+@define(kw_only=True)
+class DraftFileRequest:
+    """A file attached to a draft: a new upload (`key`) or a file the draft already has (`id`)."""
+
+    id: int | Unset = UNSET
+    """Identifier of a file the draft already has, to keep it."""
+
+    key: str
+    """Storage key of the uploaded file, as produced by the file upload step."""
+
+    name: str
+    """File name shown to users. Its extension must match the one in `key`, or the request fails
+    with 422 and code `wrong_params`."""
+
+    file_type: FileType | Unset = UNSET
+    """Kind of file."""
+
+    size: int | Unset = UNSET
+    """File size in bytes, as shown to users."""
+
+    width: int | Unset = UNSET
+    """Image width in pixels; applies when `file_type` is `image`."""
+
+    height: int | Unset = UNSET
+    """Image height in pixels; applies when `file_type` is `image`."""
+
+    duration_ms: int | Unset = UNSET
+    """Length of the recording in milliseconds; required for voice messages (`file_type` is `voice`)
+    and ignored otherwise."""
+
+    waveform: str | Unset = UNSET
+    """Amplitude data used to draw the voice message; required for voice messages (`file_type` is
+    `voice`) and ignored otherwise."""
+
+
+@define(kw_only=True)
+class DraftRepetition:
+    """How a scheduled message repeats."""
+
+    interval: DraftRepetitionInterval
+    """How often a scheduled message is sent again."""
+
+    days: list[int] | Unset = UNSET
+    """Days the message goes out on: weekdays for a weekly schedule, days of the month for monthly
+    ones."""
+
+    nth_day: int | Unset = UNSET
+    """Which occurrence of the weekday in the month (1 for the first), for monthly schedules."""
+
+
+@define(kw_only=True)
+class DraftRepetitionRequest:
+    """How a scheduled message should repeat."""
+
+    interval: DraftRepetitionInterval
+    """How often a scheduled message is sent again."""
+
+    days: list[int] | Unset = UNSET
+    """Days the message goes out on: weekdays for a weekly schedule, days of the month for monthly
+    ones."""
+
+    nth_day: int | Unset = UNSET
+    """Which occurrence of the weekday in the month (1 for the first), for monthly schedules."""
+
+
+@define(kw_only=True)
+class DraftSchedule:
+    """When a scheduled message is sent."""
+
+    start_date: datetime.datetime
+    """When the message is sent first."""
+
+    end_date: datetime.datetime | None
+    """After this moment the message is no longer repeated; `null` for no end."""
+
+    repetition: DraftRepetition
+    """How a scheduled message repeats."""
+
+
+@define(kw_only=True)
+class DraftScheduleRequest:
+    """When a scheduled message should be sent."""
+
+    start_date: datetime.datetime
+    """When to send the message first; must be in the future."""
+
+    end_date: datetime.datetime | Unset = UNSET
+    """When to stop repeating the message."""
+
+    repetition: DraftRepetitionRequest
+    """How a scheduled message should repeat."""
+
+
+@define(kw_only=True)
+class DraftUpdateRequest:
+    """Body for changing a draft; only the fields sent change."""
+
+    draft: DraftUpdateRequestDraft
+    """The changes."""
+
+
+@define(kw_only=True)
+class DraftUpdateRequestDraft:
+    """The changes."""
+
+    content: str | Unset = UNSET
+    """Text of the draft."""
+
+    parent_message_id: int | Unset = UNSET
+    """Message to reply to in its thread."""
+
+    files: list[DraftFileRequest] | Unset = UNSET
+    """Files attached to the draft."""
+
+    schedule: DraftScheduleRequest | Unset = UNSET
+    """When a scheduled message should be sent."""
 
 
 @define(kw_only=True)
@@ -1800,7 +2502,7 @@ class LinkPreviewsRequest:
 class LinkSharedWebhookPayload:
     """Outgoing webhook body sent when a message contains links to unfurl."""
 
-    type_: Literal["message"] = field(default="message", metadata={"json": "type"})
+    type: Literal["message"] = "message"
     """Kind of object."""
 
     event: Literal["link_shared"] = "link_shared"
@@ -1823,6 +2525,14 @@ class LinkSharedWebhookPayload:
 
     webhook_timestamp: int
     """When the webhook was sent, as a UNIX timestamp."""
+
+
+@define(kw_only=True)
+class MarkChatUnreadRequest:
+    """Body for marking a chat unread."""
+
+    message_id: int | Unset = UNSET
+    """The first message to show as unread; the latest message when left out."""
 
 
 @define(kw_only=True)
@@ -2052,7 +2762,7 @@ class MessageCreateRequestMessageFilesItem(MessageUpdateRequestMessageFilesItem)
 class MessageWebhookPayload:
     """Payload of an outgoing webhook about a message event."""
 
-    type_: Literal["message"] = field(default="message", metadata={"json": "type"})
+    type: Literal["message"] = "message"
     """Kind of object in the payload."""
 
     id: int
@@ -2109,10 +2819,70 @@ class OAuthError:
 
 
 @define(kw_only=True)
+class OAuthRevokeRequest:
+    """Form fields of a token revocation."""
+
+    token: str
+    """The token to revoke."""
+
+    token_type_hint: OAuthTokenTypeHint | Unset = UNSET
+    """What kind of token is being revoked."""
+
+    client_id: str | Unset = UNSET
+    """Identifier of the OAuth client the token was issued to."""
+
+    client_secret: str | Unset = UNSET
+    """Secret of a confidential client."""
+
+
+@define(kw_only=True)
+class OAuthToken:
+    """Tokens issued by the authorization-code exchange."""
+
+    access_token: str
+    """Token to send as `Authorization: Bearer ...`."""
+
+    token_type: Literal["Bearer"] = "Bearer"
+    """Always `Bearer`."""
+
+    refresh_token: str
+    """Token for getting a new access token later."""
+
+    scope: str
+    """Granted scopes, separated by spaces."""
+
+    created_at: int
+    """When the tokens were issued, as a UNIX timestamp."""
+
+
+@define(kw_only=True)
+class OAuthTokenRequest:
+    """Form fields of the authorization-code exchange."""
+
+    grant_type: Literal["authorization_code"] = "authorization_code"
+    """Always `authorization_code`."""
+
+    code: str
+    """The code your redirect URI received."""
+
+    redirect_uri: str
+    """The redirect URI used to get the code, exactly as sent then."""
+
+    client_id: str | Unset = UNSET
+    """Identifier of the bot's OAuth client."""
+
+    client_secret: str | Unset = UNSET
+    """Secret of a confidential client."""
+
+    code_verifier: str | Unset = UNSET
+    """The PKCE verifier whose challenge started the flow."""
+
+
+@define(kw_only=True)
 class OpenViewRequest:
     """Request to show a view (form) to a user."""
 
-    type_: Literal["modal"] = field(default="modal", metadata={"json": "type"})
+    type: Literal["modal"] = "modal"
     """How the view is presented."""
 
     trigger_id: str
@@ -2207,7 +2977,7 @@ class ReactionRequest:
 class ReactionWebhookPayload:
     """Payload of an outgoing webhook about a reaction being added or removed."""
 
-    type_: Literal["reaction"] = field(default="reaction", metadata={"json": "type"})
+    type: Literal["reaction"] = "reaction"
     """Kind of object in the payload."""
 
     event: ReactionEventType
@@ -2460,7 +3230,7 @@ class UnknownAuditDetails:
 class UnknownWebhookPayload:
     """A webhook payload of a kind this SDK does not know yet."""
 
-    type_: str | Unset = field(default=UNSET, metadata={"json": "type"})
+    type: str | Unset = UNSET
     """Payload kind, as sent."""
 
     event: str | Unset = UNSET
@@ -2468,6 +3238,22 @@ class UnknownWebhookPayload:
 
     raw: dict[str, Any]
     """The whole object as received."""
+
+
+@define(kw_only=True)
+class UpdateBotAvatarRequest:
+    """Form carrying the new bot's avatar."""
+
+    image: FileInput
+    """Image file that becomes the bot's avatar."""
+
+
+@define(kw_only=True)
+class UpdateChatAvatarRequest:
+    """Form carrying the new chat's avatar."""
+
+    image: FileInput
+    """Image file that becomes the chat's avatar."""
 
 
 @define(kw_only=True)
@@ -2759,7 +3545,7 @@ class UserUpdateRequestUserCustomPropertiesItem:
 class VideoCallWebhookPayload:
     """Payload of an outgoing webhook about a video call."""
 
-    type_: Literal["video_call"] = field(default="video_call", metadata={"json": "type"})
+    type: Literal["video_call"] = "video_call"
     """Kind of object in the payload."""
 
     event: VideoCallEventType
@@ -2810,7 +3596,7 @@ class VideoCallWebhookPayload:
 class ViewBlock:
     """Generic form block; prefer the specific block types."""
 
-    type_: str = field(metadata={"json": "type"})
+    type: str
     """Kind of block."""
 
     text: str | Unset = UNSET
@@ -2830,7 +3616,7 @@ class ViewBlock:
 class ViewBlockCheckbox:
     """Form block with a group of checkboxes."""
 
-    type_: Literal["checkbox"] = field(default="checkbox", metadata={"json": "type"})
+    type: Literal["checkbox"] = "checkbox"
     """Kind of block."""
 
     name: str
@@ -2870,7 +3656,7 @@ class ViewBlockCheckboxOption:
 class ViewBlockDate:
     """Form block for picking a date."""
 
-    type_: Literal["date"] = field(default="date", metadata={"json": "type"})
+    type: Literal["date"] = "date"
     """Kind of block."""
 
     name: str
@@ -2893,7 +3679,7 @@ class ViewBlockDate:
 class ViewBlockDivider:
     """Form block that draws a separator line."""
 
-    type_: Literal["divider"] = field(default="divider", metadata={"json": "type"})
+    type: Literal["divider"] = "divider"
     """Kind of block."""
 
 
@@ -2901,7 +3687,7 @@ class ViewBlockDivider:
 class ViewBlockFileInput:
     """Form block for uploading files."""
 
-    type_: Literal["file_input"] = field(default="file_input", metadata={"json": "type"})
+    type: Literal["file_input"] = "file_input"
     """Kind of block."""
 
     name: str
@@ -2927,7 +3713,7 @@ class ViewBlockFileInput:
 class ViewBlockHeader:
     """Form block showing a heading."""
 
-    type_: Literal["header"] = field(default="header", metadata={"json": "type"})
+    type: Literal["header"] = "header"
     """Kind of block."""
 
     text: str
@@ -2938,7 +3724,7 @@ class ViewBlockHeader:
 class ViewBlockInput:
     """Form block with a text input field."""
 
-    type_: Literal["input"] = field(default="input", metadata={"json": "type"})
+    type: Literal["input"] = "input"
     """Kind of block."""
 
     name: str
@@ -2973,7 +3759,7 @@ class ViewBlockInput:
 class ViewBlockMarkdown:
     """Form block showing formatted text."""
 
-    type_: Literal["markdown"] = field(default="markdown", metadata={"json": "type"})
+    type: Literal["markdown"] = "markdown"
     """Kind of block."""
 
     text: str
@@ -2984,7 +3770,7 @@ class ViewBlockMarkdown:
 class ViewBlockPlainText:
     """Form block showing unformatted text."""
 
-    type_: Literal["plain_text"] = field(default="plain_text", metadata={"json": "type"})
+    type: Literal["plain_text"] = "plain_text"
     """Kind of block."""
 
     text: str
@@ -2995,7 +3781,7 @@ class ViewBlockPlainText:
 class ViewBlockRadio:
     """Form block with a group of radio buttons."""
 
-    type_: Literal["radio"] = field(default="radio", metadata={"json": "type"})
+    type: Literal["radio"] = "radio"
     """Kind of block."""
 
     name: str
@@ -3018,7 +3804,7 @@ class ViewBlockRadio:
 class ViewBlockSelect:
     """Form block with a dropdown list."""
 
-    type_: Literal["select"] = field(default="select", metadata={"json": "type"})
+    type: Literal["select"] = "select"
     """Kind of block."""
 
     name: str
@@ -3073,7 +3859,7 @@ class ViewBlockSelectableOption:
 class ViewBlockTime:
     """Form block for picking a time."""
 
-    type_: Literal["time"] = field(default="time", metadata={"json": "type"})
+    type: Literal["time"] = "time"
     """Kind of block."""
 
     name: str
@@ -3096,7 +3882,7 @@ class ViewBlockTime:
 class ViewSubmitWebhookPayload:
     """Payload of an outgoing webhook sent when a user submits a form."""
 
-    type_: Literal["view"] = field(default="view", metadata={"json": "type"})
+    type: Literal["view"] = "view"
     """Kind of object in the payload."""
 
     event: Literal["submit"] = "submit"

@@ -56,7 +56,7 @@ def test_every_class_and_method_has_a_docstring() -> None:
 def test_all_operations_under_their_names() -> None:
     from pachca_async._generated.services import OPERATIONS
 
-    assert len(OPERATIONS) == 77
+    assert len(OPERATIONS) == 98
     assert OPERATIONS["messages.create_message"].operation_id == "MessageOperations_createMessage"
     assert "bots.self_recreate_bot_token" in OPERATIONS
     assert "oauth.get_token_info" in OPERATIONS

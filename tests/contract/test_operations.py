@@ -263,7 +263,7 @@ ARGUMENTS: Mapping[str, Mapping[str, Any]] = {
     "users.update_user_avatar": {"user_id": 12, "image": PNG},
     "users.update_user_status": {"user_id": 12, "emoji": "🌴", "title": "On leave"},
     "views.open_view": {
-        "type_": "modal",
+        "type": "modal",
         "trigger_id": "791a056b-006c-49dd-834b-c633fde52fe8",
         "callback_id": "vacation",
         "view": OpenViewRequestView(

@@ -218,7 +218,7 @@ def test_unknown_webhook_payload_keeps_raw(document: dict[str, Any]) -> None:
     parsed = structure(document, WebhookPayloadUnion)
     assert type(parsed) is UnknownWebhookPayload
     assert parsed.raw == document
-    assert parsed.type_ == document.get("type", UNSET)
+    assert parsed.type == document.get("type", UNSET)
     assert parsed.event == document["event"]
 
 

@@ -17,20 +17,27 @@ from pachca_async._operation import (
 )
 from pachca_async._pagination import Page, Paginator
 from pachca_async._service import Service
-from pachca_async._types import UNSET, Unset
+from pachca_async._types import UNSET, FileInput, Unset
 
 from ..models import (
+    AvatarData,
+    BotAccessToken,
     BotCanEdit,
     BotCreateRequest,
     BotCreateResponse,
     BotEventName,
     BotResponse,
+    BotScopeCatalog,
     BotTemplateEngine,
+    BotTokenCreateRequest,
+    BotTokenUpdateRequest,
     BotTriggerOn,
     BotUpdateRequest,
     BotWebhookSelfUpdateRequest,
     BotWhoCanAdd,
+    CompanyBotResponse,
     PaginationMeta,
+    UpdateBotAvatarRequest,
     WebhookEvent,
 )
 
@@ -67,6 +74,25 @@ CREATE_BOT: Operation[BotCreateResponse] = Operation(
     scope="bots:write",
 )
 
+CREATE_BOT_TOKEN: Operation[BotAccessToken] = Operation(
+    name="bots.create_bot_token",
+    operation_id="BotOperations_createBotToken",
+    method="POST",
+    path="/bots/{id}/tokens",
+    result=Result(ResultKind.JSON, type=BotAccessToken, envelope=True),
+    success_status=201,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.JSON,
+        BotTokenCreateRequest,
+        (
+            BodyField("name", ("name",), required=True),
+            BodyField("scopes", ("scopes",)),
+        ),
+    ),
+    rate_class=RateClass.OTHER,
+)
+
 DELETE_BOT: Operation[None] = Operation(
     name="bots.delete_bot",
     operation_id="BotOperations_deleteBot",
@@ -77,6 +103,31 @@ DELETE_BOT: Operation[None] = Operation(
     params=(Param("id", "path", required=True),),
     rate_class=RateClass.OTHER,
     scope="bots:write",
+)
+
+DELETE_BOT_AVATAR: Operation[None] = Operation(
+    name="bots.delete_bot_avatar",
+    operation_id="BotOperations_deleteBotAvatar",
+    method="DELETE",
+    path="/bots/{id}/avatar",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
+)
+
+DELETE_BOT_TOKEN: Operation[None] = Operation(
+    name="bots.delete_bot_token",
+    operation_id="BotOperations_deleteBotToken",
+    method="DELETE",
+    path="/bots/{id}/tokens/{token_id}",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(
+        Param("id", "path", required=True),
+        Param("token_id", "path", required=True),
+    ),
+    rate_class=RateClass.OTHER,
 )
 
 DELETE_WEBHOOK_EVENT: Operation[None] = Operation(
@@ -103,6 +154,17 @@ GET_BOT: Operation[BotResponse] = Operation(
     scope="bots:read",
 )
 
+GET_BOT_SCOPES: Operation[BotScopeCatalog] = Operation(
+    name="bots.get_bot_scopes",
+    operation_id="BotOperations_getBotScopes",
+    method="GET",
+    path="/bots/{id}/scopes",
+    result=Result(ResultKind.JSON, type=BotScopeCatalog),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
+)
+
 GET_WEBHOOK_EVENTS: Operation[Page[WebhookEvent, PaginationMeta]] = Operation(
     name="bots.get_webhook_events",
     operation_id="BotOperations_getWebhookEvents",
@@ -117,6 +179,22 @@ GET_WEBHOOK_EVENTS: Operation[Page[WebhookEvent, PaginationMeta]] = Operation(
     pagination="list",
     rate_class=RateClass.WEBHOOK_EVENTS,
     scope="webhooks:events:read",
+)
+
+LIST_BOT_TOKENS: Operation[Page[BotAccessToken, PaginationMeta]] = Operation(
+    name="bots.list_bot_tokens",
+    operation_id="BotOperations_listBotTokens",
+    method="GET",
+    path="/bots/{id}/tokens",
+    result=Result(ResultKind.JSON, type=list[BotAccessToken], envelope=True, meta=PaginationMeta),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("limit", "query"),
+        Param("cursor", "query"),
+    ),
+    pagination="list",
+    rate_class=RateClass.OTHER,
 )
 
 LIST_BOTS: Operation[Page[BotResponse, PaginationMeta]] = Operation(
@@ -136,6 +214,25 @@ LIST_BOTS: Operation[Page[BotResponse, PaginationMeta]] = Operation(
     scope="bots:read",
 )
 
+LIST_COMPANY_BOTS: Operation[Page[CompanyBotResponse, PaginationMeta]] = Operation(
+    name="bots.list_company_bots",
+    operation_id="CompanyBotOperations_listCompanyBots",
+    method="GET",
+    path="/company/bots",
+    result=Result(
+        ResultKind.JSON, type=list[CompanyBotResponse], envelope=True, meta=PaginationMeta
+    ),
+    success_status=200,
+    params=(
+        Param("query", "query"),
+        Param("limit", "query"),
+        Param("cursor", "query"),
+    ),
+    pagination="list",
+    rate_class=RateClass.OTHER,
+    scope="company_bots:read",
+)
+
 RECREATE_BOT_TOKEN: Operation[BotCreateResponse] = Operation(
     name="bots.recreate_bot_token",
     operation_id="BotOperations_recreateBotToken",
@@ -146,6 +243,31 @@ RECREATE_BOT_TOKEN: Operation[BotCreateResponse] = Operation(
     params=(Param("id", "path", required=True),),
     rate_class=RateClass.OTHER,
     scope="bots:write",
+)
+
+REISSUE_BOT_TOKEN: Operation[BotAccessToken] = Operation(
+    name="bots.reissue_bot_token",
+    operation_id="BotOperations_reissueBotToken",
+    method="POST",
+    path="/bots/{id}/tokens/{token_id}/reissue",
+    result=Result(ResultKind.JSON, type=BotAccessToken, envelope=True),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("token_id", "path", required=True),
+    ),
+    rate_class=RateClass.OTHER,
+)
+
+ROTATE_BOT_CLIENT_SECRET: Operation[BotResponse] = Operation(
+    name="bots.rotate_bot_client_secret",
+    operation_id="BotOperations_rotateBotClientSecret",
+    method="POST",
+    path="/bots/{id}/rotate_client_secret",
+    result=Result(ResultKind.JSON, type=BotResponse, envelope=True),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
 )
 
 SELF_RECREATE_BOT_TOKEN: Operation[BotCreateResponse] = Operation(
@@ -206,6 +328,44 @@ UPDATE_BOT: Operation[BotResponse] = Operation(
     ),
     rate_class=RateClass.OTHER,
     scope="bots:write",
+)
+
+UPDATE_BOT_AVATAR: Operation[AvatarData] = Operation(
+    name="bots.update_bot_avatar",
+    operation_id="BotOperations_updateBotAvatar",
+    method="PUT",
+    path="/bots/{id}/avatar",
+    result=Result(ResultKind.JSON, type=AvatarData, envelope=True),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.MULTIPART,
+        UpdateBotAvatarRequest,
+        (BodyField("image", ("image",), required=True),),
+    ),
+    rate_class=RateClass.OTHER,
+)
+
+UPDATE_BOT_TOKEN: Operation[BotAccessToken] = Operation(
+    name="bots.update_bot_token",
+    operation_id="BotOperations_updateBotToken",
+    method="PUT",
+    path="/bots/{id}/tokens/{token_id}",
+    result=Result(ResultKind.JSON, type=BotAccessToken, envelope=True),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("token_id", "path", required=True),
+    ),
+    body=Body(
+        BodyKind.JSON,
+        BotTokenUpdateRequest,
+        (
+            BodyField("name", ("name",)),
+            BodyField("scopes", ("scopes",)),
+        ),
+    ),
+    rate_class=RateClass.OTHER,
 )
 
 
@@ -316,6 +476,38 @@ class BotsService(Service):
             },
         )
 
+    @overload
+    async def create_bot_token(
+        self, id: int, *, name: str, scopes: list[str] | Unset = UNSET
+    ) -> BotAccessToken: ...
+
+    @overload
+    async def create_bot_token(self, id: int, *, body: BotTokenCreateRequest) -> BotAccessToken: ...
+
+    async def create_bot_token(
+        self,
+        id: int,
+        *,
+        name: str | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        body: BotTokenCreateRequest | Unset = UNSET,
+    ) -> BotAccessToken:
+        """Issue a bot token.
+
+        Creates one more access token for the bot, with a name and its own scopes. The full token
+        value is in this answer only.
+
+
+        Args:
+            id: Bot ID.
+            name: Name that tells this token apart from the bot's others.
+            scopes: Scopes for the new token; the bot's default set when left out.
+            body: The whole request as a `BotTokenCreateRequest`, instead of the keywords.
+        """
+        return await self._call(
+            CREATE_BOT_TOKEN, {"id": id, "name": name, "scopes": scopes, "body": body}
+        )
+
     async def delete_bot(self, id: int) -> None:
         """Delete a bot.
 
@@ -329,6 +521,29 @@ class BotsService(Service):
             id: Bot ID.
         """
         return await self._call(DELETE_BOT, {"id": id})
+
+    async def delete_bot_avatar(self, id: int) -> None:
+        """Delete a bot's avatar.
+
+        Removes the bot's avatar.
+
+
+        Args:
+            id: Bot ID.
+        """
+        return await self._call(DELETE_BOT_AVATAR, {"id": id})
+
+    async def delete_bot_token(self, id: int, token_id: int) -> None:
+        """Revoke a bot token.
+
+        Deletes one of the bot's access tokens; calls made with it fail from then on.
+
+
+        Args:
+            id: Bot ID.
+            token_id: Identifier of the bot's access token.
+        """
+        return await self._call(DELETE_BOT_TOKEN, {"id": id, "token_id": token_id})
 
     async def delete_webhook_event(self, id: str) -> None:
         """Delete a webhook event.
@@ -354,6 +569,18 @@ class BotsService(Service):
             id: Bot ID.
         """
         return await self._call(GET_BOT, {"id": id})
+
+    async def get_bot_scopes(self, id: int) -> BotScopeCatalog:
+        """List scopes a bot may get.
+
+        Returns the catalogue of scopes that can be given to this bot's tokens, grouped, with the
+        ready-made presets. The answer is not wrapped in `data`.
+
+
+        Args:
+            id: Bot ID.
+        """
+        return await self._call(GET_BOT_SCOPES, {"id": id})
 
     def get_webhook_events(
         self,
@@ -381,6 +608,33 @@ class BotsService(Service):
         """
         return self._paginate(
             GET_WEBHOOK_EVENTS, {"limit": limit, "cursor": cursor}, max_items=max_items
+        )
+
+    def list_bot_tokens(
+        self,
+        id: int,
+        *,
+        limit: int | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        max_items: int | None = None,
+    ) -> Paginator[BotAccessToken, PaginationMeta]:
+        """List bot tokens.
+
+        Returns the access tokens issued for the bot, page by page; token values are masked.
+
+
+        Args:
+            id: Bot ID.
+            limit: How many items one page holds.
+            cursor: Cursor from `meta.paginate.next_page`.
+            max_items: Stop a walk over all items after this many.
+
+        Returns:
+            Await it for one page; iterate with `async for` over every item, or call
+            `.pages()` to walk page by page.
+        """
+        return self._paginate(
+            LIST_BOT_TOKENS, {"id": id, "limit": limit, "cursor": cursor}, max_items=max_items
         )
 
     def list_bots(
@@ -412,6 +666,37 @@ class BotsService(Service):
             LIST_BOTS, {"query": query, "limit": limit, "cursor": cursor}, max_items=max_items
         )
 
+    def list_company_bots(
+        self,
+        *,
+        query: str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        max_items: int | None = None,
+    ) -> Paginator[CompanyBotResponse, PaginationMeta]:
+        """List every bot of the workspace.
+
+        Returns all bots of the workspace, not only the ones you may edit, page by page. Meant for
+        administrators and audits.
+
+        Requires the `company_bots:read` scope.
+
+        Args:
+            query: Only bots whose name contains this text.
+            limit: How many items one page holds.
+            cursor: Cursor from `meta.paginate.next_page`.
+            max_items: Stop a walk over all items after this many.
+
+        Returns:
+            Await it for one page; iterate with `async for` over every item, or call
+            `.pages()` to walk page by page.
+        """
+        return self._paginate(
+            LIST_COMPANY_BOTS,
+            {"query": query, "limit": limit, "cursor": cursor},
+            max_items=max_items,
+        )
+
     async def recreate_bot_token(self, id: int) -> BotCreateResponse:
         """Rotate a bot token.
 
@@ -425,6 +710,31 @@ class BotsService(Service):
             id: Bot ID.
         """
         return await self._call(RECREATE_BOT_TOKEN, {"id": id})
+
+    async def reissue_bot_token(self, id: int, token_id: int) -> BotAccessToken:
+        """Reissue a bot token.
+
+        Replaces the value of one of the bot's access tokens, keeping its name and scopes. The old
+        value stops working at once; the new one is in this answer only.
+
+
+        Args:
+            id: Bot ID.
+            token_id: Identifier of the bot's access token.
+        """
+        return await self._call(REISSUE_BOT_TOKEN, {"id": id, "token_id": token_id})
+
+    async def rotate_bot_client_secret(self, id: int) -> BotResponse:
+        """Rotate the bot's OAuth client secret.
+
+        Issues a new client secret for the bot's OAuth client; the old one stops working. The new
+        secret is in `client_secret` of this answer only.
+
+
+        Args:
+            id: Bot ID.
+        """
+        return await self._call(ROTATE_BOT_CLIENT_SECRET, {"id": id})
 
     async def self_recreate_bot_token(self) -> BotCreateResponse:
         """Rotate own bot token.
@@ -539,4 +849,55 @@ class BotsService(Service):
                 "can_edit": can_edit,
                 "body": body,
             },
+        )
+
+    @overload
+    async def update_bot_avatar(self, id: int, *, image: FileInput) -> AvatarData: ...
+
+    @overload
+    async def update_bot_avatar(self, id: int, *, body: UpdateBotAvatarRequest) -> AvatarData: ...
+
+    async def update_bot_avatar(
+        self,
+        id: int,
+        *,
+        image: FileInput | Unset = UNSET,
+        body: UpdateBotAvatarRequest | Unset = UNSET,
+    ) -> AvatarData:
+        """Set a bot's avatar.
+
+        Uploads or replaces the bot's avatar, sent as `multipart/form-data`.
+
+
+        Args:
+            id: Bot ID.
+            image: Image file that becomes the bot's avatar.
+            body: The whole request as a `UpdateBotAvatarRequest`, instead of the keywords.
+        """
+        return await self._call(UPDATE_BOT_AVATAR, {"id": id, "image": image, "body": body})
+
+    async def update_bot_token(
+        self,
+        id: int,
+        token_id: int,
+        *,
+        name: str | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        body: BotTokenUpdateRequest | Unset = UNSET,
+    ) -> BotAccessToken:
+        """Rename a bot token or change its scopes.
+
+        Changes the name or the scopes of one of the bot's access tokens; the token value stays.
+
+
+        Args:
+            id: Bot ID.
+            token_id: Identifier of the bot's access token.
+            name: New name of the token.
+            scopes: New scopes of the token, replacing the old ones.
+            body: The whole request as a `BotTokenUpdateRequest`, instead of the keywords.
+        """
+        return await self._call(
+            UPDATE_BOT_TOKEN,
+            {"id": id, "token_id": token_id, "name": name, "scopes": scopes, "body": body},
         )

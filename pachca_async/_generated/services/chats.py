@@ -18,17 +18,21 @@ from pachca_async._operation import (
 )
 from pachca_async._pagination import Page, Paginator
 from pachca_async._service import Service
-from pachca_async._types import UNSET, Unset
+from pachca_async._types import UNSET, FileInput, Unset
 
 from ..models import (
+    AvatarData,
     Chat,
+    ChatActivity,
     ChatAvailability,
     ChatCreateRequest,
     ChatSortField,
     ChatUpdateRequest,
     ExportRequest,
+    MarkChatUnreadRequest,
     PaginationMeta,
     SortOrder,
+    UpdateChatAvatarRequest,
 )
 
 ARCHIVE_CHAT: Operation[None] = Operation(
@@ -63,6 +67,17 @@ CREATE_CHAT: Operation[Chat] = Operation(
     ),
     rate_class=RateClass.OTHER,
     scope="chats:create",
+)
+
+DELETE_CHAT_AVATAR: Operation[None] = Operation(
+    name="chats.delete_chat_avatar",
+    operation_id="ChatOperations_deleteChatAvatar",
+    method="DELETE",
+    path="/chats/{id}/avatar",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
 )
 
 DOWNLOAD_EXPORT: Operation[str] = Operation(
@@ -111,6 +126,40 @@ LIST_CHATS: Operation[Page[Chat, PaginationMeta]] = Operation(
     pagination="list",
     rate_class=RateClass.OTHER,
     scope="chats:read",
+)
+
+LIST_COMPANY_CHATS: Operation[Page[Chat, PaginationMeta]] = Operation(
+    name="chats.list_company_chats",
+    operation_id="CompanyChatOperations_listCompanyChats",
+    method="GET",
+    path="/company/chats",
+    result=Result(ResultKind.JSON, type=list[Chat], envelope=True, meta=PaginationMeta),
+    success_status=200,
+    params=(
+        Param("activity", "query"),
+        Param("limit", "query"),
+        Param("cursor", "query"),
+    ),
+    pagination="list",
+    rate_class=RateClass.OTHER,
+    scope="company_chats:read",
+)
+
+MARK_CHAT_UNREAD: Operation[None] = Operation(
+    name="chats.mark_chat_unread",
+    operation_id="ChatOperations_markChatUnread",
+    method="PUT",
+    path="/chats/{id}/unread",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.JSON,
+        MarkChatUnreadRequest,
+        (BodyField("message_id", ("message_id",)),),
+    ),
+    rate_class=RateClass.OTHER,
+    scope="chats:mark_unread",
 )
 
 REQUEST_EXPORT: Operation[None] = Operation(
@@ -166,6 +215,22 @@ UPDATE_CHAT: Operation[Chat] = Operation(
     ),
     rate_class=RateClass.OTHER,
     scope="chats:update",
+)
+
+UPDATE_CHAT_AVATAR: Operation[AvatarData] = Operation(
+    name="chats.update_chat_avatar",
+    operation_id="ChatOperations_updateChatAvatar",
+    method="PUT",
+    path="/chats/{id}/avatar",
+    result=Result(ResultKind.JSON, type=AvatarData, envelope=True),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.MULTIPART,
+        UpdateChatAvatarRequest,
+        (BodyField("image", ("image",), required=True),),
+    ),
+    rate_class=RateClass.OTHER,
 )
 
 
@@ -236,6 +301,17 @@ class ChatsService(Service):
                 "body": body,
             },
         )
+
+    async def delete_chat_avatar(self, id: int) -> None:
+        """Delete a chat's avatar.
+
+        Removes the chat's avatar.
+
+
+        Args:
+            id: Chat ID.
+        """
+        return await self._call(DELETE_CHAT_AVATAR, {"id": id})
 
     async def download_export(self, id: int) -> str:
         """Download an export.
@@ -316,6 +392,60 @@ class ChatsService(Service):
                 "cursor": cursor,
             },
             max_items=max_items,
+        )
+
+    def list_company_chats(
+        self,
+        *,
+        activity: ChatActivity | str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        max_items: int | None = None,
+    ) -> Paginator[Chat, PaginationMeta]:
+        """List every chat of the workspace.
+
+        Returns all chats of the workspace, including ones you are not a member of, page by page.
+        Meant for administrators and audits.
+
+        Requires the `company_chats:read` scope.
+
+        Args:
+            activity: Only active or only archived chats.
+            limit: How many items one page holds.
+            cursor: Cursor from `meta.paginate.next_page`.
+            max_items: Stop a walk over all items after this many.
+
+        Returns:
+            Await it for one page; iterate with `async for` over every item, or call
+            `.pages()` to walk page by page.
+        """
+        return self._paginate(
+            LIST_COMPANY_CHATS,
+            {"activity": activity, "limit": limit, "cursor": cursor},
+            max_items=max_items,
+        )
+
+    async def mark_chat_unread(
+        self,
+        id: int,
+        *,
+        message_id: int | Unset = UNSET,
+        body: MarkChatUnreadRequest | Unset = UNSET,
+    ) -> None:
+        """Mark a chat unread.
+
+        Marks the chat as unread for you, from the given message on or, without one, from the latest
+        message.
+
+        Requires the `chats:mark_unread` scope.
+
+        Args:
+            id: Chat ID.
+            message_id: The first message to show as unread; the latest message when left out.
+            body: The whole request as a `MarkChatUnreadRequest`, instead of the keywords.
+        """
+        return await self._call(
+            MARK_CHAT_UNREAD, {"id": id, "message_id": message_id, "body": body}
         )
 
     @overload
@@ -404,3 +534,28 @@ class ChatsService(Service):
         return await self._call(
             UPDATE_CHAT, {"id": id, "name": name, "public": public, "body": body}
         )
+
+    @overload
+    async def update_chat_avatar(self, id: int, *, image: FileInput) -> AvatarData: ...
+
+    @overload
+    async def update_chat_avatar(self, id: int, *, body: UpdateChatAvatarRequest) -> AvatarData: ...
+
+    async def update_chat_avatar(
+        self,
+        id: int,
+        *,
+        image: FileInput | Unset = UNSET,
+        body: UpdateChatAvatarRequest | Unset = UNSET,
+    ) -> AvatarData:
+        """Set a chat's avatar.
+
+        Uploads or replaces the chat's avatar, sent as `multipart/form-data`.
+
+
+        Args:
+            id: Chat ID.
+            image: Image file that becomes the chat's avatar.
+            body: The whole request as a `UpdateChatAvatarRequest`, instead of the keywords.
+        """
+        return await self._call(UPDATE_CHAT_AVATAR, {"id": id, "image": image, "body": body})
