@@ -153,12 +153,15 @@ def text_input(
 
 @attrs.frozen
 class Option:
-    """A choice in a select, radio or checkbox block; `selected` preselects (checks) it."""
+    """A choice in a select, radio or checkbox block; `selected` preselects (checks) it.
+
+    On the wire a select option says `selected`, radio and checkbox options say `checked`.
+    """
 
     text: str
     value: str
     description: str | None = None
-    """Grey text under the choice (radio and checkbox only)."""
+    """Grey text under the choice."""
     selected: bool = False
 
 
@@ -178,14 +181,16 @@ def select(
     required: bool | None = None,
     hint: str | None = None,
 ) -> ViewBlockSelect:
-    """A dropdown: at most 100 options, at most one selected; options have no description."""
-    choices = []
-    for index, o in enumerate(_options(options)):
-        if o.description is not None:
-            fail(f"select {name!r} options[{index}]", "select options have no description")
-        choices.append(
-            ViewBlockSelectOption(text=o.text, value=o.value, selected=o.selected or UNSET)
+    """A dropdown: at most 100 options, at most one selected."""
+    choices = [
+        ViewBlockSelectOption(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            selected=o.selected or UNSET,
         )
+        for o in _options(options)
+    ]
     return _field(ViewBlockSelect, name, label, required, hint, options=choices)
 
 
@@ -203,7 +208,7 @@ def radio(
             text=o.text,
             value=o.value,
             description=_given(o.description),
-            selected=o.selected or UNSET,
+            checked=o.selected or UNSET,
         )
         for o in _options(options)
     ]

@@ -77,10 +77,8 @@ def without_ahead(ours: Any, theirs: Any) -> tuple[Any, Any]:
     if not isinstance(ours, dict) or not isinstance(theirs, dict):
         return ours, theirs
     mine, other = {}, dict(theirs)
-    dropped = set()
     for key, value in ours.items():
         if _marked(value):
-            dropped.add(key)
             other.pop(key, None)
         elif key in theirs:
             mine[key], other[key] = without_ahead(value, theirs[key])
@@ -88,9 +86,12 @@ def without_ahead(ours: Any, theirs: Any) -> tuple[Any, Any]:
             left = without_ahead(value, {})[0]
             if left != {} or value == {}:  # a path whose operations were all marked goes
                 mine[key] = left
-    for side in (mine, other):
-        if dropped and isinstance(side.get("required"), list):
-            side["required"] = [name for name in side["required"] if name not in dropped]
+    properties = ours.get("properties")
+    dropped = {k for k, v in properties.items() if _marked(v)} if isinstance(properties, dict) else ()
+    for side in (mine, other) if dropped else ():
+        required = [name for name in side.pop("required", []) if name not in dropped]
+        if required:
+            side["required"] = required
     return mine, other
 
 
@@ -141,7 +142,6 @@ def _operations(spec: dict[str, Any]) -> dict[str, Any]:
 
 def test_same_operations(ours: dict[str, Any], reference: dict[str, Any]) -> None:
     assert sorted(_operations(ours)) == sorted(_operations(reference))
-    assert len(_operations(ours)) == 77
 
 
 def test_each_operation_matches(ours: dict[str, Any], reference: dict[str, Any]) -> None:
@@ -152,7 +152,6 @@ def test_each_operation_matches(ours: dict[str, Any], reference: dict[str, Any])
 
 def test_same_schemas(ours: dict[str, Any], reference: dict[str, Any]) -> None:
     assert sorted(ours["components"]["schemas"]) == sorted(reference["components"]["schemas"])
-    assert len(ours["components"]["schemas"]) == 135
 
 
 def test_each_schema_matches(ours: dict[str, Any], reference: dict[str, Any]) -> None:

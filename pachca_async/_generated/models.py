@@ -535,6 +535,8 @@ class FileType(LenientEnum):
     """Audio recording."""
     VOICE = "voice"
     """Recorded voice message."""
+    VIDEO = "video"
+    """Video recording."""
 
 
 class InviteStatus(LenientEnum):
@@ -660,6 +662,16 @@ class OAuthScope(LenientEnum):
     SEARCHUSERS = "search:users"
     SEARCHCHATS = "search:chats"
     SEARCHMESSAGES = "search:messages"
+    CHATSMARK_UNREAD = "chats:mark_unread"
+    """Mark chats unread."""
+    COMPANY_CHATSREAD = "company_chats:read"
+    """List every chat of the workspace."""
+    COMPANY_BOTSREAD = "company_bots:read"
+    """List every bot of the workspace."""
+    DRAFTSREAD = "drafts:read"
+    """Read drafts and scheduled messages."""
+    DRAFTSWRITE = "drafts:write"
+    """Create, change and delete drafts and scheduled messages."""
 
 
 class OAuthTokenTypeHint(LenientEnum):
@@ -874,6 +886,40 @@ class ValidationErrorCode(LenientEnum):
     """The message was removed."""
     THREAD_MESSAGE = "thread_message"
     """A thread cannot be started from a message that is already inside a thread."""
+    NEXT_SEND_AT_INVALID = "next_send_at_invalid"
+    """The send time of a scheduled message is not valid."""
+    SCHEDULE_INVALID = "schedule_invalid"
+    """The schedule is not valid."""
+    SCHEDULE_END_DATE_INVALID = "schedule_end_date_invalid"
+    """The end of the schedule is not valid."""
+    SCHEDULED_MESSAGES_LIMIT = "scheduled_messages_limit"
+    """Too many scheduled messages."""
+    DRAFT_TYPE_CHANGE_FORBIDDEN = "draft_type_change_forbidden"
+    """A draft cannot become a scheduled message, or the reverse."""
+    CONFIDENTIAL_DOWNLOAD_DENIED = "confidential_download_denied"
+    """The file is confidential and cannot be downloaded."""
+    DECRYPTION_FAILED = "decryption_failed"
+    """The file could not be decrypted."""
+    BOT_ADD_DENIED = "bot_add_denied"
+    """The bot may not be added here."""
+    SINGLE_CHAT_BOT_OCCUPIED = "single_chat_bot_occupied"
+    """The single-chat bot is in another chat already."""
+    SINGLE_CHAT_BOT_TAG_DENIED = "single_chat_bot_tag_denied"
+    """A single-chat bot cannot join through a group tag."""
+    RESTRICTED_BOT_TAG_DENIED = "restricted_bot_tag_denied"
+    """A restricted bot cannot join through a group tag."""
+    BOT_CHANGED_CONCURRENTLY = "bot_changed_concurrently"
+    """The bot was changed by someone else meanwhile; try again."""
+    TIMEOUT = "timeout"
+    """The operation took too long."""
+    DAILY_INVITES_LIMIT = "daily_invites_limit"
+    """The daily limit of invitations is reached."""
+    VIEW_NOT_FOUND = "view_not_found"
+    """No such form view."""
+    SUBMIT_EXPIRED = "submit_expired"
+    """The form submission can no longer be answered."""
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    """The service is temporarily unavailable."""
 
 
 class VideoCallEventType(LenientEnum):
@@ -930,6 +976,9 @@ class AccessTokenInfo:
     """When the token was last used; `null` if it has never been used. Refreshed no more than once
     an hour, so it can be slightly out of date."""
 
+    authorized_at: datetime.datetime | Unset | None = UNSET
+    """When the user authorized the OAuth client this token came from; `null` for other tokens."""
+
 
 @define(kw_only=True)
 class AddMembersRequest:
@@ -965,7 +1014,7 @@ class ApiErrorItem:
     key: str
     """Name of the field the error refers to."""
 
-    value: str | None
+    value: Any | Unset = UNSET
     """The offending field value; `null` when the error is not about a particular value."""
 
     message: str
@@ -1002,6 +1051,12 @@ class AuditDetailsBotOAuthClient:
     """Settings that changed, keyed by setting name (`confidential`, `redirect_uris`, `scopes`);
     each value holds the `previous` and `new` values."""
 
+    bot_id: int
+    """Identifier of the bot concerned."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who made the change; `null` when it was not a user."""
+
 
 @define(kw_only=True)
 class AuditDetailsBotScopes:
@@ -1013,6 +1068,12 @@ class AuditDetailsBotScopes:
     removed_scopes: list[str]
     """Scopes taken away from the bot token."""
 
+    bot_id: int
+    """Identifier of the bot concerned."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who made the change; `null` when it was not a user."""
+
 
 @define(kw_only=True)
 class AuditDetailsBotWebhookSettings:
@@ -1021,6 +1082,12 @@ class AuditDetailsBotWebhookSettings:
     changes: dict[str, Any]
     """Webhook settings that changed, keyed by setting name (`outgoing_url`, `ignore_self_messages`,
     `events_history_enabled`); each value holds the `previous` and `new` values."""
+
+    bot_id: int
+    """Identifier of the bot concerned."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who made the change; `null` when it was not a user."""
 
 
 @define(kw_only=True)
@@ -1138,6 +1205,9 @@ class AuditDetailsOAuthAuthorizationRevoked:
     revoked_tokens_count: int
     """How many tokens were revoked."""
 
+    user_id: int | Unset | None = UNSET
+    """The user whose authorization was revoked; `null` if unknown."""
+
 
 @define(kw_only=True)
 class AuditDetailsRoleChanged:
@@ -1226,7 +1296,7 @@ class AuditDetailsVideoCallFinished:
     started_message_id: int | None
     """Identifier of the message announcing the call start; `null` if there is none."""
 
-    duration: int
+    duration: int | None
     """Length of the call in seconds."""
 
     max_members_count: int
@@ -1321,7 +1391,7 @@ class BotAccessToken:
     token: str
     """The token; shown whole only when it is issued or reissued, masked otherwise."""
 
-    name: str | None
+    name: str | Unset | None = UNSET
     """Name given to the token; `null` for the bot's main token."""
 
     user_id: int
@@ -1333,16 +1403,16 @@ class BotAccessToken:
     created_at: datetime.datetime
     """When the token was issued."""
 
-    revoked_at: datetime.datetime | None
+    revoked_at: datetime.datetime | Unset | None = UNSET
     """When the token was revoked; `null` while it works."""
 
-    expires_in: int | None
+    expires_in: int | Unset | None = UNSET
     """Seconds the token has left; `null` when it does not expire."""
 
-    last_used_at: datetime.datetime | None
+    last_used_at: datetime.datetime | Unset | None = UNSET
     """When the token was last used; `null` if never."""
 
-    authorized_at: datetime.datetime | None
+    authorized_at: datetime.datetime | Unset | None = UNSET
     """When the token was authorized; `null` if it was not issued through OAuth."""
 
 
@@ -1352,6 +1422,15 @@ class BotCreateRequest:
 
     webhook: BotCreateRequestWebhook
     """Settings of the bot to create."""
+
+    empty: bool | Unset = UNSET
+    """True to create the bot without a webhook."""
+
+    oauth_client: BotOAuthClientRequest | Unset = UNSET
+    """Settings of a bot's OAuth client; sending it turns the client on."""
+
+    promo: BotPromoRequest | Unset = UNSET
+    """Changes to a bot's promo page."""
 
 
 @define(kw_only=True)
@@ -1411,6 +1490,12 @@ class BotCreateRequestWebhook:
     """If true, the bot may belong to only one group chat (discussion or channel); if false, to any
     number. Direct chats and threads are not counted. Can only be set at creation time."""
 
+    kind: BotWebhookKind | Unset = UNSET
+    """Where a bot's incoming webhook comes from."""
+
+    unfurl_domains: list[str] | Unset = UNSET
+    """Domains whose links the bot unfurls."""
+
 
 @define(kw_only=True)
 class BotCreateResponse:
@@ -1422,9 +1507,45 @@ class BotCreateResponse:
     webhook: BotWebhook
     """Configuration of a bot and its webhooks."""
 
-    access_token: str
+    access_token: str | Unset | None = UNSET
     """Access token of the bot, returned on creation and on token rotation. It is also shown in the
     bot settings on the "API" tab."""
+
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    created_at: datetime.datetime
+    """When the bot was created."""
+
+    authorized_users_count: int
+    """How many users authorized the bot's OAuth client."""
+
+    oauth_client_enabled: bool
+    """True if the bot's OAuth client is on."""
+
+    permissions: BotPermissions
+    """What you may do with this bot."""
+
+    avatar_url: str | Unset | None = UNSET
+    """Address of the bot's avatar; `null` if none."""
+
+    creator_id: int | Unset | None = UNSET
+    """Who created the bot; `null` if unknown."""
+
+    last_used_at: datetime.datetime | Unset | None = UNSET
+    """When the bot's token was last used; `null` if never."""
+
+    oauth_client: BotOAuthClient | Unset | None = UNSET
+    """The bot's OAuth client; `null` when it has none."""
+
+    promo: BotPromo | Unset | None = UNSET
+    """The bot's promo page; `null` when it has none."""
+
+    client_secret: str | Unset | None = UNSET
+    """The OAuth client secret, shown only right after it is issued."""
 
 
 @define(kw_only=True)
@@ -1479,7 +1600,7 @@ class BotPermissions:
 class BotPromo:
     """The page that presents a bot to the workspace."""
 
-    description: str | None
+    description: str | Unset | None = UNSET
     """Text of the promo page; `null` if none."""
 
     published: bool
@@ -1523,6 +1644,42 @@ class BotResponse:
 
     webhook: BotWebhook
     """Configuration of a bot and its webhooks."""
+
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    created_at: datetime.datetime
+    """When the bot was created."""
+
+    authorized_users_count: int
+    """How many users authorized the bot's OAuth client."""
+
+    oauth_client_enabled: bool
+    """True if the bot's OAuth client is on."""
+
+    permissions: BotPermissions
+    """What you may do with this bot."""
+
+    avatar_url: str | Unset | None = UNSET
+    """Address of the bot's avatar; `null` if none."""
+
+    creator_id: int | Unset | None = UNSET
+    """Who created the bot; `null` if unknown."""
+
+    last_used_at: datetime.datetime | Unset | None = UNSET
+    """When the bot's token was last used; `null` if never."""
+
+    oauth_client: BotOAuthClient | Unset | None = UNSET
+    """The bot's OAuth client; `null` when it has none."""
+
+    promo: BotPromo | Unset | None = UNSET
+    """The bot's promo page; `null` when it has none."""
+
+    client_secret: str | Unset | None = UNSET
+    """The OAuth client secret, shown only right after it is issued."""
 
 
 @define(kw_only=True)
@@ -1591,7 +1748,7 @@ class BotSelfResponse:
     webhook: BotSelfWebhook
     """A bot's settings, as the bot itself sees them."""
 
-    oauth_client: BotOAuthClient | None
+    oauth_client: BotOAuthClient | Unset | None = UNSET
     """The bot's OAuth client; `null` when it has none."""
 
 
@@ -1608,7 +1765,7 @@ class BotSelfTokenResponse:
     access_token: str
     """The bot's new token; shown only here, so store it at once."""
 
-    oauth_client: BotOAuthClient | None
+    oauth_client: BotOAuthClient | Unset | None = UNSET
     """The bot's OAuth client; `null` when it has none."""
 
 
@@ -1622,7 +1779,7 @@ class BotSelfWebhook:
     nickname: str
     """Nickname of the bot."""
 
-    outgoing_url: str | None
+    outgoing_url: str | Unset | None = UNSET
     """URL that outgoing webhook events are delivered to; `null` if none is set."""
 
     events: list[BotEventName]
@@ -1638,13 +1795,13 @@ class BotSelfWebhook:
     """Permissions of the bot token. The default set is wider than what can be assigned by hand, so
     it may contain values you could not set yourself."""
 
-    template: str | None
+    template: str | Unset | None = UNSET
     """Template used to format incoming webhook messages; `null` if none is set."""
 
     template_engine: BotTemplateEngine
     """Engine that renders incoming webhook templates."""
 
-    challenge_key: str | None
+    challenge_key: str | Unset | None = UNSET
     """Name of the field used to verify incoming webhooks; `null` if none is set."""
 
     link_preview_enabled: bool
@@ -1694,8 +1851,14 @@ class BotTokenUpdateRequest:
 class BotUpdateRequest:
     """Body for changing a bot's settings."""
 
-    webhook: BotUpdateRequestWebhook
+    webhook: BotUpdateRequestWebhook | Unset = UNSET
     """Settings of the bot to update."""
+
+    oauth_client: BotOAuthClientRequest | Unset = UNSET
+    """Settings of a bot's OAuth client; sending it turns the client on."""
+
+    promo: BotPromoRequest | Unset = UNSET
+    """Changes to a bot's promo page."""
 
 
 @define(kw_only=True)
@@ -1750,6 +1913,15 @@ class BotUpdateRequestWebhook:
     can_edit: list[BotCanEdit] | Unset = UNSET
     """Roles that, besides the creator, may change the bot settings. The creator always can; an
     empty list leaves editing to the creator alone."""
+
+    single_chat: bool | Unset = UNSET
+    """True to allow the bot in one chat only."""
+
+    kind: BotWebhookKind | Unset = UNSET
+    """Where a bot's incoming webhook comes from."""
+
+    unfurl_domains: list[str] | Unset = UNSET
+    """Domains whose links the bot unfurls."""
 
 
 @define(kw_only=True)
@@ -1806,6 +1978,24 @@ class BotWebhook:
 
     who_can_add: BotWhoCanAdd
     """Who is allowed to add a bot to chats."""
+
+    unfurl_domains: list[str]
+    """Domains whose links the bot unfurls."""
+
+    kind: BotWebhookKind | Unset | None = UNSET
+    """Where the bot's incoming webhook comes from."""
+
+    last_request_at: datetime.datetime | Unset | None = UNSET
+    """When the incoming webhook was last called; `null` if never."""
+
+    url: str | Unset | None = UNSET
+    """Address of the bot's incoming webhook."""
+
+    secret_token: str | Unset | None = UNSET
+    """Secret the incoming webhook checks callers with."""
+
+    last_request_body: str | Unset | None = UNSET
+    """Body of the last incoming webhook call."""
 
 
 @define(kw_only=True)
@@ -1909,6 +2099,9 @@ class Chat:
     meet_room_url: str
     """Link to the chat's video call room."""
 
+    avatar_url: str | Unset | None = UNSET
+    """Address of the chat's avatar; `null` if none."""
+
 
 @define(kw_only=True)
 class ChatCreateRequest:
@@ -2001,7 +2194,7 @@ class CompanyBotResponse:
     webhook: CompanyBotWebhook
     """A bot's settings as a workspace-wide listing shows them; most may be missing."""
 
-    oauth_client: BotOAuthClient | None
+    oauth_client: BotOAuthClient | Unset | None = UNSET
     """The bot's OAuth client; `null` when it has none."""
 
 
@@ -2138,31 +2331,31 @@ class Draft:
     id: int
     """Identifier of the draft."""
 
-    entity_type: MessageEntityType | None
+    entity_type: MessageEntityType | Unset | None = UNSET
     """Kind of object the draft is for."""
 
-    entity_id: int | None
+    entity_id: int | Unset | None = UNSET
     """Identifier of the chat, thread or user the draft is for."""
 
-    chat_id: int | None
+    chat_id: int | Unset | None = UNSET
     """Identifier of the chat the draft will be posted in."""
 
     content: str
     """Text of the draft."""
 
-    parent_message_id: int | None
+    parent_message_id: int | Unset | None = UNSET
     """Message the draft replies to; `null` if none."""
 
     files: list[File]
     """Files attached to the draft."""
 
-    voice_content: VoiceContent | None
+    voice_content: VoiceContent | Unset | None = UNSET
     """The voice message of the draft; `null` if none."""
 
-    schedule: DraftSchedule | None
+    schedule: DraftSchedule | Unset | None = UNSET
     """The schedule; `null` for a plain draft."""
 
-    next_send_at: datetime.datetime | None
+    next_send_at: datetime.datetime | Unset | None = UNSET
     """When the scheduled message goes out next; `null` for a plain draft."""
 
     created_at: datetime.datetime
@@ -2275,7 +2468,7 @@ class DraftSchedule:
     start_date: datetime.datetime
     """When the message is sent first."""
 
-    end_date: datetime.datetime | None
+    end_date: datetime.datetime | Unset | None = UNSET
     """After this moment the message is no longer repeated; `null` for no end."""
 
     repetition: DraftRepetition
@@ -2331,7 +2524,7 @@ class ExportRequest:
     end_at: datetime.date
     """Last day of the export period, as an ISO-8601 date (`YYYY-MM-DD`, UTC)."""
 
-    webhook_url: str
+    webhook_url: str | Unset = UNSET
     """URL that is notified by webhook once the export is ready."""
 
     chat_ids: list[int] | Unset = UNSET
@@ -2366,6 +2559,9 @@ class File:
     height: int | Unset | None = UNSET
     """Height of the image in pixels; `null` for non-images or when no size was given on upload."""
 
+    duration_ms: int | Unset | None = UNSET
+    """Length of a recording in milliseconds; `null` for other files."""
+
 
 @define(kw_only=True)
 class FileUploadRequest:
@@ -2375,7 +2571,7 @@ class FileUploadRequest:
     content_disposition: str = field(metadata={"json": "Content-Disposition"})
     """The `Content-Disposition` value returned by `POST /uploads`."""
 
-    acl: str
+    acl: str | Unset = UNSET
     """The `acl` value returned by `POST /uploads`."""
 
     policy: str
@@ -2395,6 +2591,9 @@ class FileUploadRequest:
 
     key: str
     """The `key` value returned by `POST /uploads`."""
+
+    bucket: str | Unset = UNSET
+    """Storage bucket, when `POST /uploads` names one."""
 
     file: FileInput
     """Contents of the file; must be the last field of the form."""
@@ -2526,6 +2725,15 @@ class LinkSharedWebhookPayload:
     webhook_timestamp: int
     """When the webhook was sent, as a UNIX timestamp."""
 
+    entity_type: MessageEntityType | Unset = UNSET
+    """Kind of object a message is posted to."""
+
+    entity_id: int | Unset | None = UNSET
+    """Identifier of the chat, thread or user the message was posted to."""
+
+    thread: WebhookMessageThread | Unset | None = UNSET
+    """The thread of the message; `null` outside threads."""
+
 
 @define(kw_only=True)
 class MarkChatUnreadRequest:
@@ -2627,7 +2835,7 @@ class MessageCreateRequestMessage:
     entity_id: int
     """Identifier of the chat, thread or user to post to."""
 
-    content: str
+    content: str | Unset = UNSET
     """Text of the message. Users can be mentioned as `@nickname` or `<@user_id>`; the latter is
     turned into `@nickname`."""
 
@@ -2740,7 +2948,7 @@ class MessageCreateRequestMessageFilesItem(MessageUpdateRequestMessageFilesItem)
     file_type: FileType
     """Kind of file."""
 
-    size: int
+    size: int | Unset = UNSET
     """File size in bytes, as shown to users."""
 
     width: int | Unset = UNSET
@@ -2811,8 +3019,8 @@ class MessageWebhookPayload:
 class OAuthError:
     """Error returned when OAuth authorization fails (HTTP 401 or 403)."""
 
-    error: str
-    """Machine-readable error code."""
+    error: OAuthErrorCode
+    """Why an OAuth request or token was refused."""
 
     error_description: str
     """Human-readable explanation of the error."""
@@ -3037,10 +3245,10 @@ class StatusUpdateRequest:
 class StatusUpdateRequestStatus:
     """The status to set."""
 
-    emoji: str
+    emoji: str | Unset = UNSET
     """Emoji shown with the status."""
 
-    title: str
+    title: str | Unset = UNSET
     """Text of the status."""
 
     expires_at: datetime.datetime | Unset = UNSET
@@ -3287,7 +3495,7 @@ class UploadParams:
     content_disposition: str = field(metadata={"json": "Content-Disposition"})
     """Content-Disposition value to send; always `attachment` here."""
 
-    acl: str
+    acl: str | Unset = UNSET
     """Access level to send; always `private` here."""
 
     policy: str
@@ -3310,6 +3518,9 @@ class UploadParams:
 
     direct_url: str
     """URL to send the file to."""
+
+    bucket: str | Unset = UNSET
+    """Storage bucket, when `POST /uploads` names one."""
 
 
 @define(kw_only=True)
@@ -3625,7 +3836,7 @@ class ViewBlockCheckbox:
     label: str
     """Label of the checkbox group."""
 
-    options: list[ViewBlockCheckboxOption] | Unset = UNSET
+    options: list[ViewBlockCheckboxOption]
     """Checkboxes in the group."""
 
     required: bool | Unset = UNSET
@@ -3790,7 +4001,7 @@ class ViewBlockRadio:
     label: str
     """Label of the radio button group."""
 
-    options: list[ViewBlockSelectableOption] | Unset = UNSET
+    options: list[ViewBlockSelectableOption]
     """Radio buttons in the group."""
 
     required: bool | Unset = UNSET
@@ -3813,7 +4024,7 @@ class ViewBlockSelect:
     label: str
     """Label of the dropdown."""
 
-    options: list[ViewBlockSelectOption] | Unset = UNSET
+    options: list[ViewBlockSelectOption]
     """Items the user can pick from."""
 
     required: bool | Unset = UNSET
@@ -3837,6 +4048,9 @@ class ViewBlockSelectOption:
     selected: bool | Unset = UNSET
     """Whether the item is preselected; only one item may be."""
 
+    description: str | Unset = UNSET
+    """Grey text shown under the item."""
+
 
 @define(kw_only=True)
 class ViewBlockSelectableOption:
@@ -3851,8 +4065,8 @@ class ViewBlockSelectableOption:
     description: str | Unset = UNSET
     """Grey explanatory text shown under the label."""
 
-    selected: bool | Unset = UNSET
-    """Whether the option is preselected; only one option may be."""
+    checked: bool | Unset = UNSET
+    """Whether the option starts out chosen; only one may."""
 
 
 @define(kw_only=True)
@@ -3959,10 +4173,10 @@ class WebhookLink:
 class WebhookMessageThread:
     """Thread info included in a message webhook."""
 
-    message_id: int
+    message_id: int | Unset | None = UNSET
     """Identifier of the thread's source message."""
 
-    message_chat_id: int
+    message_chat_id: int | Unset | None = UNSET
     """Identifier of the chat containing the thread's source message."""
 
 
@@ -3991,10 +4205,10 @@ class WebhookVideoCallThread:
     chat_id: int
     """Identifier of the thread's chat."""
 
-    message_id: int
+    message_id: int | Unset | None = UNSET
     """Identifier of the thread's source message."""
 
-    message_chat_id: int
+    message_chat_id: int | Unset | None = UNSET
     """Identifier of the chat containing the thread's source message."""
 
 

@@ -336,7 +336,6 @@ def test_json_names_both_ways() -> None:
     )
     assert list(unstructure(form)) == [
         "Content-Disposition",
-        "acl",
         "policy",
         "x-amz-credential",
         "x-amz-algorithm",
@@ -344,6 +343,7 @@ def test_json_names_both_ways() -> None:
         "x-amz-signature",
         "key",
         "file",
+        "acl",
     ]
     assert unstructure(ViewBlockHeader(text="t")) == {"type": "header", "text": "t"}
     unknown = structure({"type": "x", "event": "y"}, WebhookPayloadUnion)

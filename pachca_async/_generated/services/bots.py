@@ -22,19 +22,20 @@ from pachca_async._types import UNSET, FileInput, Unset
 from ..models import (
     AvatarData,
     BotAccessToken,
-    BotCanEdit,
     BotCreateRequest,
+    BotCreateRequestWebhook,
     BotCreateResponse,
-    BotEventName,
+    BotOAuthClientRequest,
+    BotPromoRequest,
     BotResponse,
     BotScopeCatalog,
-    BotTemplateEngine,
+    BotSelfResponse,
+    BotSelfTokenResponse,
     BotTokenCreateRequest,
     BotTokenUpdateRequest,
-    BotTriggerOn,
     BotUpdateRequest,
+    BotUpdateRequestWebhook,
     BotWebhookSelfUpdateRequest,
-    BotWhoCanAdd,
     CompanyBotResponse,
     PaginationMeta,
     UpdateBotAvatarRequest,
@@ -52,22 +53,10 @@ CREATE_BOT: Operation[BotCreateResponse] = Operation(
         BodyKind.JSON,
         BotCreateRequest,
         (
-            BodyField("name", ("webhook", "name"), required=True),
-            BodyField("nickname", ("webhook", "nickname")),
-            BodyField("outgoing_url", ("webhook", "outgoing_url")),
-            BodyField("events", ("webhook", "events")),
-            BodyField("trigger_on", ("webhook", "trigger_on")),
-            BodyField("commands", ("webhook", "commands")),
-            BodyField("scopes", ("webhook", "scopes")),
-            BodyField("template", ("webhook", "template")),
-            BodyField("template_engine", ("webhook", "template_engine")),
-            BodyField("challenge_key", ("webhook", "challenge_key")),
-            BodyField("link_preview_enabled", ("webhook", "link_preview_enabled")),
-            BodyField("ignore_self_messages", ("webhook", "ignore_self_messages")),
-            BodyField("events_history_enabled", ("webhook", "events_history_enabled")),
-            BodyField("who_can_add", ("webhook", "who_can_add")),
-            BodyField("can_edit", ("webhook", "can_edit")),
-            BodyField("single_chat", ("webhook", "single_chat")),
+            BodyField("webhook", ("webhook",), required=True),
+            BodyField("empty", ("empty",)),
+            BodyField("oauth_client", ("oauth_client",)),
+            BodyField("promo", ("promo",)),
         ),
     ),
     rate_class=RateClass.OTHER,
@@ -270,23 +259,23 @@ ROTATE_BOT_CLIENT_SECRET: Operation[BotResponse] = Operation(
     rate_class=RateClass.OTHER,
 )
 
-SELF_RECREATE_BOT_TOKEN: Operation[BotCreateResponse] = Operation(
+SELF_RECREATE_BOT_TOKEN: Operation[BotSelfTokenResponse] = Operation(
     name="bots.self_recreate_bot_token",
     operation_id="BotOperations_selfRecreateBotToken",
     method="POST",
     path="/bot/recreate_token",
-    result=Result(ResultKind.JSON, type=BotCreateResponse, envelope=True),
+    result=Result(ResultKind.JSON, type=BotSelfTokenResponse, envelope=True),
     success_status=200,
     rate_class=RateClass.OTHER,
     scope="bot_self:write",
 )
 
-SELF_UPDATE_BOT_WEBHOOK: Operation[BotResponse] = Operation(
+SELF_UPDATE_BOT_WEBHOOK: Operation[BotSelfResponse] = Operation(
     name="bots.self_update_bot_webhook",
     operation_id="BotOperations_selfUpdateBotWebhook",
     method="PUT",
     path="/bot/webhook",
-    result=Result(ResultKind.JSON, type=BotResponse, envelope=True),
+    result=Result(ResultKind.JSON, type=BotSelfResponse, envelope=True),
     success_status=200,
     body=Body(
         BodyKind.JSON,
@@ -309,21 +298,9 @@ UPDATE_BOT: Operation[BotResponse] = Operation(
         BodyKind.JSON,
         BotUpdateRequest,
         (
-            BodyField("name", ("webhook", "name")),
-            BodyField("nickname", ("webhook", "nickname")),
-            BodyField("outgoing_url", ("webhook", "outgoing_url")),
-            BodyField("events", ("webhook", "events")),
-            BodyField("trigger_on", ("webhook", "trigger_on")),
-            BodyField("commands", ("webhook", "commands")),
-            BodyField("scopes", ("webhook", "scopes")),
-            BodyField("template", ("webhook", "template")),
-            BodyField("template_engine", ("webhook", "template_engine")),
-            BodyField("challenge_key", ("webhook", "challenge_key")),
-            BodyField("link_preview_enabled", ("webhook", "link_preview_enabled")),
-            BodyField("ignore_self_messages", ("webhook", "ignore_self_messages")),
-            BodyField("events_history_enabled", ("webhook", "events_history_enabled")),
-            BodyField("who_can_add", ("webhook", "who_can_add")),
-            BodyField("can_edit", ("webhook", "can_edit")),
+            BodyField("webhook", ("webhook",)),
+            BodyField("oauth_client", ("oauth_client",)),
+            BodyField("promo", ("promo",)),
         ),
     ),
     rate_class=RateClass.OTHER,
@@ -378,22 +355,10 @@ class BotsService(Service):
     async def create_bot(
         self,
         *,
-        name: str,
-        nickname: str | Unset = UNSET,
-        outgoing_url: str | Unset = UNSET,
-        events: list[BotEventName | str] | Unset = UNSET,
-        trigger_on: BotTriggerOn | str | Unset = UNSET,
-        commands: list[str] | Unset = UNSET,
-        scopes: list[str] | Unset = UNSET,
-        template: str | Unset = UNSET,
-        template_engine: BotTemplateEngine | str | Unset = UNSET,
-        challenge_key: str | Unset = UNSET,
-        link_preview_enabled: bool | Unset = UNSET,
-        ignore_self_messages: bool | Unset = UNSET,
-        events_history_enabled: bool | Unset = UNSET,
-        who_can_add: BotWhoCanAdd | str | Unset = UNSET,
-        can_edit: list[BotCanEdit | str] | Unset = UNSET,
-        single_chat: bool | Unset = UNSET,
+        webhook: BotCreateRequestWebhook,
+        empty: bool | Unset = UNSET,
+        oauth_client: BotOAuthClientRequest | Unset = UNSET,
+        promo: BotPromoRequest | Unset = UNSET,
     ) -> BotCreateResponse: ...
 
     @overload
@@ -402,22 +367,10 @@ class BotsService(Service):
     async def create_bot(
         self,
         *,
-        name: str | Unset = UNSET,
-        nickname: str | Unset = UNSET,
-        outgoing_url: str | Unset = UNSET,
-        events: list[BotEventName | str] | Unset = UNSET,
-        trigger_on: BotTriggerOn | str | Unset = UNSET,
-        commands: list[str] | Unset = UNSET,
-        scopes: list[str] | Unset = UNSET,
-        template: str | Unset = UNSET,
-        template_engine: BotTemplateEngine | str | Unset = UNSET,
-        challenge_key: str | Unset = UNSET,
-        link_preview_enabled: bool | Unset = UNSET,
-        ignore_self_messages: bool | Unset = UNSET,
-        events_history_enabled: bool | Unset = UNSET,
-        who_can_add: BotWhoCanAdd | str | Unset = UNSET,
-        can_edit: list[BotCanEdit | str] | Unset = UNSET,
-        single_chat: bool | Unset = UNSET,
+        webhook: BotCreateRequestWebhook | Unset = UNSET,
+        empty: bool | Unset = UNSET,
+        oauth_client: BotOAuthClientRequest | Unset = UNSET,
+        promo: BotPromoRequest | Unset = UNSET,
         body: BotCreateRequest | Unset = UNSET,
     ) -> BotCreateResponse:
         """Create a bot.
@@ -428,50 +381,19 @@ class BotsService(Service):
         Requires the `bots:write` scope.
 
         Args:
-            name: Display name of the bot.
-            nickname: Bot nickname; must end in `_bot`.
-            outgoing_url: URL that outgoing webhook events are delivered to.
-            events: Event kinds the bot subscribes to.
-            trigger_on: What makes a bot's outgoing webhook fire.
-            commands: Trigger words the bot responds to when `trigger_on` is `commands`. Joined with
-                commas, they may total at most 255 characters.
-            scopes: Permissions for the bot token; the default set applies if omitted. Scopes
-                reserved for user roles are rejected with `400`, and the service values `bot` and
-                `all` cannot be assigned.
-            template: Template used to format incoming webhook messages.
-            template_engine: Engine that renders incoming webhook templates.
-            challenge_key: Name of the field used to verify incoming webhooks.
-            link_preview_enabled: Whether links in incoming webhook messages get previews.
-            ignore_self_messages: Whether to skip events for messages the bot itself sent.
-            events_history_enabled: Whether to keep a history of bot events that can be fetched
-                later through the event history method.
-            who_can_add: Who is allowed to add a bot to chats.
-            can_edit: Roles that, besides the creator, may change the bot settings. The creator
-                always can; an empty list leaves editing to the creator alone.
-            single_chat: If true, the bot may belong to only one group chat (discussion or channel);
-                if false, to any number. Direct chats and threads are not counted. Can only be set
-                at creation time.
+            webhook: Settings of the bot to create.
+            empty: True to create the bot without a webhook.
+            oauth_client: Settings of a bot's OAuth client; sending it turns the client on.
+            promo: Changes to a bot's promo page.
             body: The whole request as a `BotCreateRequest`, instead of the keywords.
         """
         return await self._call(
             CREATE_BOT,
             {
-                "name": name,
-                "nickname": nickname,
-                "outgoing_url": outgoing_url,
-                "events": events,
-                "trigger_on": trigger_on,
-                "commands": commands,
-                "scopes": scopes,
-                "template": template,
-                "template_engine": template_engine,
-                "challenge_key": challenge_key,
-                "link_preview_enabled": link_preview_enabled,
-                "ignore_self_messages": ignore_self_messages,
-                "events_history_enabled": events_history_enabled,
-                "who_can_add": who_can_add,
-                "can_edit": can_edit,
-                "single_chat": single_chat,
+                "webhook": webhook,
+                "empty": empty,
+                "oauth_client": oauth_client,
+                "promo": promo,
                 "body": body,
             },
         )
@@ -736,7 +658,7 @@ class BotsService(Service):
         """
         return await self._call(ROTATE_BOT_CLIENT_SECRET, {"id": id})
 
-    async def self_recreate_bot_token(self) -> BotCreateResponse:
+    async def self_recreate_bot_token(self) -> BotSelfTokenResponse:
         """Rotate own bot token.
 
         Issues a new `access_token` for the calling bot; no admin rights or bot `id` are needed. The
@@ -748,19 +670,19 @@ class BotsService(Service):
         return await self._call(SELF_RECREATE_BOT_TOKEN, {})
 
     @overload
-    async def self_update_bot_webhook(self, *, outgoing_url: str) -> BotResponse: ...
+    async def self_update_bot_webhook(self, *, outgoing_url: str) -> BotSelfResponse: ...
 
     @overload
     async def self_update_bot_webhook(
         self, *, body: BotWebhookSelfUpdateRequest
-    ) -> BotResponse: ...
+    ) -> BotSelfResponse: ...
 
     async def self_update_bot_webhook(
         self,
         *,
         outgoing_url: str | Unset = UNSET,
         body: BotWebhookSelfUpdateRequest | Unset = UNSET,
-    ) -> BotResponse:
+    ) -> BotSelfResponse:
         """Set own webhook URL.
 
         Lets a bot change its own outgoing webhook URL with its own token, without admin rights or
@@ -780,21 +702,9 @@ class BotsService(Service):
         self,
         id: int,
         *,
-        name: str | Unset = UNSET,
-        nickname: str | Unset = UNSET,
-        outgoing_url: str | Unset = UNSET,
-        events: list[BotEventName | str] | Unset = UNSET,
-        trigger_on: BotTriggerOn | str | Unset = UNSET,
-        commands: list[str] | Unset = UNSET,
-        scopes: list[str] | Unset = UNSET,
-        template: str | Unset = UNSET,
-        template_engine: BotTemplateEngine | str | Unset = UNSET,
-        challenge_key: str | Unset = UNSET,
-        link_preview_enabled: bool | Unset = UNSET,
-        ignore_self_messages: bool | Unset = UNSET,
-        events_history_enabled: bool | Unset = UNSET,
-        who_can_add: BotWhoCanAdd | str | Unset = UNSET,
-        can_edit: list[BotCanEdit | str] | Unset = UNSET,
+        webhook: BotUpdateRequestWebhook | Unset = UNSET,
+        oauth_client: BotOAuthClientRequest | Unset = UNSET,
+        promo: BotPromoRequest | Unset = UNSET,
         body: BotUpdateRequest | Unset = UNSET,
     ) -> BotResponse:
         """Update a bot.
@@ -806,47 +716,18 @@ class BotsService(Service):
 
         Args:
             id: Bot ID.
-            name: Display name of the bot.
-            nickname: Bot nickname; must end in `_bot`.
-            outgoing_url: URL that outgoing webhook events are delivered to.
-            events: Event kinds the bot subscribes to.
-            trigger_on: What makes a bot's outgoing webhook fire.
-            commands: Trigger words the bot responds to when `trigger_on` is `commands`. Joined with
-                commas, they may total at most 255 characters.
-            scopes: Permissions for the bot token; the default set applies if omitted. Scopes
-                reserved for user roles are rejected with `400`, and the service values `bot` and
-                `all` cannot be assigned.
-            template: Template used to format incoming webhook messages.
-            template_engine: Engine that renders incoming webhook templates.
-            challenge_key: Name of the field used to verify incoming webhooks.
-            link_preview_enabled: Whether links in incoming webhook messages get previews.
-            ignore_self_messages: Whether to skip events for messages the bot itself sent.
-            events_history_enabled: Whether to keep a history of bot events that can be fetched
-                later through the event history method.
-            who_can_add: Who is allowed to add a bot to chats.
-            can_edit: Roles that, besides the creator, may change the bot settings. The creator
-                always can; an empty list leaves editing to the creator alone.
+            webhook: Settings of the bot to update.
+            oauth_client: Settings of a bot's OAuth client; sending it turns the client on.
+            promo: Changes to a bot's promo page.
             body: The whole request as a `BotUpdateRequest`, instead of the keywords.
         """
         return await self._call(
             UPDATE_BOT,
             {
                 "id": id,
-                "name": name,
-                "nickname": nickname,
-                "outgoing_url": outgoing_url,
-                "events": events,
-                "trigger_on": trigger_on,
-                "commands": commands,
-                "scopes": scopes,
-                "template": template,
-                "template_engine": template_engine,
-                "challenge_key": challenge_key,
-                "link_preview_enabled": link_preview_enabled,
-                "ignore_self_messages": ignore_self_messages,
-                "events_history_enabled": events_history_enabled,
-                "who_can_add": who_can_add,
-                "can_edit": can_edit,
+                "webhook": webhook,
+                "oauth_client": oauth_client,
+                "promo": promo,
                 "body": body,
             },
         )

@@ -28,6 +28,7 @@ from ..models import (
     ChatCreateRequest,
     ChatSortField,
     ChatUpdateRequest,
+    CreateChatResponse,
     ExportRequest,
     MarkChatUnreadRequest,
     PaginationMeta,
@@ -47,12 +48,12 @@ ARCHIVE_CHAT: Operation[None] = Operation(
     scope="chats:archive",
 )
 
-CREATE_CHAT: Operation[Chat] = Operation(
+CREATE_CHAT: Operation[CreateChatResponse] = Operation(
     name="chats.create_chat",
     operation_id="ChatOperations_createChat",
     method="POST",
     path="/chats",
-    result=Result(ResultKind.JSON, type=Chat, envelope=True),
+    result=Result(ResultKind.JSON, type=CreateChatResponse),
     success_status=201,
     body=Body(
         BodyKind.JSON,
@@ -175,7 +176,7 @@ REQUEST_EXPORT: Operation[None] = Operation(
         (
             BodyField("start_at", ("start_at",), required=True),
             BodyField("end_at", ("end_at",), required=True),
-            BodyField("webhook_url", ("webhook_url",), required=True),
+            BodyField("webhook_url", ("webhook_url",)),
             BodyField("chat_ids", ("chat_ids",)),
             BodyField("skip_chats_file", ("skip_chats_file",)),
         ),
@@ -260,10 +261,10 @@ class ChatsService(Service):
         group_tag_ids: list[int] | Unset = UNSET,
         channel: bool | Unset = UNSET,
         public: bool | Unset = UNSET,
-    ) -> Chat: ...
+    ) -> CreateChatResponse: ...
 
     @overload
-    async def create_chat(self, *, body: ChatCreateRequest) -> Chat: ...
+    async def create_chat(self, *, body: ChatCreateRequest) -> CreateChatResponse: ...
 
     async def create_chat(
         self,
@@ -274,7 +275,7 @@ class ChatsService(Service):
         channel: bool | Unset = UNSET,
         public: bool | Unset = UNSET,
         body: ChatCreateRequest | Unset = UNSET,
-    ) -> Chat:
+    ) -> CreateChatResponse:
         """Create a chat.
 
         Creates a conversation or channel and makes you a member of it. For a one-to-one chat, send
@@ -454,7 +455,7 @@ class ChatsService(Service):
         *,
         start_at: datetime.date,
         end_at: datetime.date,
-        webhook_url: str,
+        webhook_url: str | Unset = UNSET,
         chat_ids: list[int] | Unset = UNSET,
         skip_chats_file: bool | Unset = UNSET,
     ) -> None: ...

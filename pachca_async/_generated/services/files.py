@@ -45,13 +45,14 @@ UPLOAD_FILE: Operation[None] = Operation(
         FileUploadRequest,
         (
             BodyField("content_disposition", ("Content-Disposition",), required=True),
-            BodyField("acl", ("acl",), required=True),
+            BodyField("acl", ("acl",)),
             BodyField("policy", ("policy",), required=True),
             BodyField("x_amz_credential", ("x-amz-credential",), required=True),
             BodyField("x_amz_algorithm", ("x-amz-algorithm",), required=True),
             BodyField("x_amz_date", ("x-amz-date",), required=True),
             BodyField("x_amz_signature", ("x-amz-signature",), required=True),
             BodyField("key", ("key",), required=True),
+            BodyField("bucket", ("bucket",)),
             BodyField("file", ("file",), required=True),
         ),
     ),
@@ -82,13 +83,14 @@ class FilesService(Service):
         direct_url: str,
         *,
         content_disposition: str,
-        acl: str,
+        acl: str | Unset = UNSET,
         policy: str,
         x_amz_credential: str,
         x_amz_algorithm: str,
         x_amz_date: str,
         x_amz_signature: str,
         key: str,
+        bucket: str | Unset = UNSET,
         file: FileInput,
     ) -> None: ...
 
@@ -107,6 +109,7 @@ class FilesService(Service):
         x_amz_date: str | Unset = UNSET,
         x_amz_signature: str | Unset = UNSET,
         key: str | Unset = UNSET,
+        bucket: str | Unset = UNSET,
         file: FileInput | Unset = UNSET,
         body: FileUploadRequest | Unset = UNSET,
     ) -> None:
@@ -127,6 +130,7 @@ class FilesService(Service):
             x_amz_date: The `x-amz-date` value returned by `POST /uploads`.
             x_amz_signature: The `x-amz-signature` value returned by `POST /uploads`.
             key: The `key` value returned by `POST /uploads`.
+            bucket: Storage bucket, when `POST /uploads` names one.
             file: Contents of the file; must be the last field of the form.
             body: The whole request as a `FileUploadRequest`, instead of the keywords.
         """
@@ -142,6 +146,7 @@ class FilesService(Service):
                 "x_amz_date": x_amz_date,
                 "x_amz_signature": x_amz_signature,
                 "key": key,
+                "bucket": bucket,
                 "file": file,
                 "body": body,
             },
