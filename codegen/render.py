@@ -488,17 +488,24 @@ class ViewBuilder:
         return kind, model.class_info.name, fields
 
     def _envelope(self, model: ModelProperty) -> Property | None:
-        """`{"message": {...}, "link_preview": ...}`: the one required inline object, if any."""
+        """`{"message": {...}, "link_preview": ...}`: the one inline object, if any.
+
+        It is the only required property, or, with nothing required, the only inline object
+        (`{"webhook": {...}, "promo": {...}}` of a bot update, where `promo` is a named model
+        taken whole as `promo=`).
+        """
         required = model.required_properties or []
-        if len(required) != 1:
+        inline = [p for p in _props(model) if self._inline(p)]
+        if len(inline) != 1 or len(required) > 1 or (required and required[0] is not inline[0]):
             return None
-        inner = required[0]
-        if not isinstance(inner, ModelProperty) or self._is_map(inner):
-            return None
-        others = model.optional_properties or []
-        if any(isinstance(p, ModelProperty) for p in others):
-            return None
-        return inner
+        return inline[0]
+
+    def _inline(self, prop: Property) -> bool:
+        return (
+            isinstance(prop, ModelProperty)
+            and prop.class_info.name not in self.components
+            and not self._is_map(prop)
+        )
 
     def _ordered(self, model: ModelProperty) -> list[Property]:
         props = {text(p.name): p for p in _props(model)}

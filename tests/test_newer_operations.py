@@ -81,7 +81,9 @@ def official_arguments(usage: str) -> dict[str, set[str]]:
         for field in model.keywords:
             assert field.arg is not None
             inner = field.value
-            nested = {k.arg for k in inner.keywords if k.arg} if isinstance(inner, ast.Call) else set()
+            nested = (
+                {k.arg for k in inner.keywords if k.arg} if isinstance(inner, ast.Call) else set()
+            )
             arguments[field.arg] = nested
     return arguments
 

@@ -87,7 +87,9 @@ def without_ahead(ours: Any, theirs: Any) -> tuple[Any, Any]:
             if left != {} or value == {}:  # a path whose operations were all marked goes
                 mine[key] = left
     properties = ours.get("properties")
-    dropped = {k for k, v in properties.items() if _marked(v)} if isinstance(properties, dict) else ()
+    dropped = (
+        {k for k, v in properties.items() if _marked(v)} if isinstance(properties, dict) else ()
+    )
     for side in (mine, other) if dropped else ():
         required = [name for name in side.pop("required", []) if name not in dropped]
         if required:

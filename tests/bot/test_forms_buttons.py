@@ -76,7 +76,10 @@ def test_a_form_with_every_block_type() -> None:
             radio(
                 "reach",
                 "Reachable",
-                [Option("Phone", "phone", description="calls only"), Option("Mail", "m", selected=True)],
+                [
+                    Option("Phone", "phone", description="calls only"),
+                    Option("Mail", "m", selected=True),
+                ],
             ),
             checkbox("news", "Newsletters", [Option("Tasks", "tasks", selected=True)]),
             date_picker("start", "Start", initial="2025-07-01"),

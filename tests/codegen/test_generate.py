@@ -217,7 +217,12 @@ def test_form_bodies_calls_without_token_binary_answers_and_wire_names() -> None
                     "operationId": "T_download",
                     "tags": ["T"],
                     "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
                         {"name": "type", "in": "query", "schema": {"type": "string"}},
                     ],
                     "responses": {

@@ -11,7 +11,12 @@ from urllib.parse import parse_qsl
 import pytest
 
 from pachca_async import InvalidRequestError, PachcaClient
-from pachca_async.models import OAuthRevokeRequest, OAuthToken, OAuthTokenRequest, OAuthTokenTypeHint
+from pachca_async.models import (
+    OAuthRevokeRequest,
+    OAuthToken,
+    OAuthTokenRequest,
+    OAuthTokenTypeHint,
+)
 from tests.scripted_server import TOKEN, Reply, ScriptedServer
 
 TOKENS = {
@@ -32,7 +37,10 @@ async def test_exchange_token_is_a_form_sent_without_the_token(
 ) -> None:
     server.json("POST", "/oauth/token", TOKENS)
     tokens = await pachca.oauth.exchange_token(
-        code="the code", redirect_uri="https://bot.example/cb?x=1", client_id="cid", client_secret="s&=t"
+        code="the code",
+        redirect_uri="https://bot.example/cb?x=1",
+        client_id="cid",
+        client_secret="s&=t",
     )
     assert tokens == OAuthToken(**TOKENS)
     sent = server.last
@@ -84,6 +92,8 @@ async def test_a_value_a_form_cannot_carry_is_refused_unsent(
 ) -> None:
     with pytest.raises(InvalidRequestError, match="`client_secret` cannot be sent in a form"):
         await pachca.oauth.exchange_token(
-            code="c", redirect_uri="https://bot.example/cb", client_secret=value  # type: ignore[arg-type]
+            code="c",
+            redirect_uri="https://bot.example/cb",
+            client_secret=value,  # type: ignore[arg-type]
         )
     assert server.requests == []

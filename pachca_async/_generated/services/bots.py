@@ -22,20 +22,24 @@ from pachca_async._types import UNSET, FileInput, Unset
 from ..models import (
     AvatarData,
     BotAccessToken,
+    BotCanEdit,
     BotCreateRequest,
-    BotCreateRequestWebhook,
     BotCreateResponse,
+    BotEventName,
     BotOAuthClientRequest,
     BotPromoRequest,
     BotResponse,
     BotScopeCatalog,
     BotSelfResponse,
     BotSelfTokenResponse,
+    BotTemplateEngine,
     BotTokenCreateRequest,
     BotTokenUpdateRequest,
+    BotTriggerOn,
     BotUpdateRequest,
-    BotUpdateRequestWebhook,
+    BotWebhookKind,
     BotWebhookSelfUpdateRequest,
+    BotWhoCanAdd,
     CompanyBotResponse,
     PaginationMeta,
     UpdateBotAvatarRequest,
@@ -53,7 +57,24 @@ CREATE_BOT: Operation[BotCreateResponse] = Operation(
         BodyKind.JSON,
         BotCreateRequest,
         (
-            BodyField("webhook", ("webhook",), required=True),
+            BodyField("name", ("webhook", "name"), required=True),
+            BodyField("nickname", ("webhook", "nickname")),
+            BodyField("outgoing_url", ("webhook", "outgoing_url")),
+            BodyField("events", ("webhook", "events")),
+            BodyField("trigger_on", ("webhook", "trigger_on")),
+            BodyField("commands", ("webhook", "commands")),
+            BodyField("scopes", ("webhook", "scopes")),
+            BodyField("template", ("webhook", "template")),
+            BodyField("template_engine", ("webhook", "template_engine")),
+            BodyField("challenge_key", ("webhook", "challenge_key")),
+            BodyField("link_preview_enabled", ("webhook", "link_preview_enabled")),
+            BodyField("ignore_self_messages", ("webhook", "ignore_self_messages")),
+            BodyField("events_history_enabled", ("webhook", "events_history_enabled")),
+            BodyField("who_can_add", ("webhook", "who_can_add")),
+            BodyField("can_edit", ("webhook", "can_edit")),
+            BodyField("single_chat", ("webhook", "single_chat")),
+            BodyField("kind", ("webhook", "kind")),
+            BodyField("unfurl_domains", ("webhook", "unfurl_domains")),
             BodyField("empty", ("empty",)),
             BodyField("oauth_client", ("oauth_client",)),
             BodyField("promo", ("promo",)),
@@ -298,7 +319,24 @@ UPDATE_BOT: Operation[BotResponse] = Operation(
         BodyKind.JSON,
         BotUpdateRequest,
         (
-            BodyField("webhook", ("webhook",)),
+            BodyField("name", ("webhook", "name")),
+            BodyField("nickname", ("webhook", "nickname")),
+            BodyField("outgoing_url", ("webhook", "outgoing_url")),
+            BodyField("events", ("webhook", "events")),
+            BodyField("trigger_on", ("webhook", "trigger_on")),
+            BodyField("commands", ("webhook", "commands")),
+            BodyField("scopes", ("webhook", "scopes")),
+            BodyField("template", ("webhook", "template")),
+            BodyField("template_engine", ("webhook", "template_engine")),
+            BodyField("challenge_key", ("webhook", "challenge_key")),
+            BodyField("link_preview_enabled", ("webhook", "link_preview_enabled")),
+            BodyField("ignore_self_messages", ("webhook", "ignore_self_messages")),
+            BodyField("events_history_enabled", ("webhook", "events_history_enabled")),
+            BodyField("who_can_add", ("webhook", "who_can_add")),
+            BodyField("can_edit", ("webhook", "can_edit")),
+            BodyField("single_chat", ("webhook", "single_chat")),
+            BodyField("kind", ("webhook", "kind")),
+            BodyField("unfurl_domains", ("webhook", "unfurl_domains")),
             BodyField("oauth_client", ("oauth_client",)),
             BodyField("promo", ("promo",)),
         ),
@@ -355,7 +393,24 @@ class BotsService(Service):
     async def create_bot(
         self,
         *,
-        webhook: BotCreateRequestWebhook,
+        name: str,
+        nickname: str | Unset = UNSET,
+        outgoing_url: str | Unset = UNSET,
+        events: list[BotEventName | str] | Unset = UNSET,
+        trigger_on: BotTriggerOn | str | Unset = UNSET,
+        commands: list[str] | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        template: str | Unset = UNSET,
+        template_engine: BotTemplateEngine | str | Unset = UNSET,
+        challenge_key: str | Unset = UNSET,
+        link_preview_enabled: bool | Unset = UNSET,
+        ignore_self_messages: bool | Unset = UNSET,
+        events_history_enabled: bool | Unset = UNSET,
+        who_can_add: BotWhoCanAdd | str | Unset = UNSET,
+        can_edit: list[BotCanEdit | str] | Unset = UNSET,
+        single_chat: bool | Unset = UNSET,
+        kind: BotWebhookKind | str | Unset = UNSET,
+        unfurl_domains: list[str] | Unset = UNSET,
         empty: bool | Unset = UNSET,
         oauth_client: BotOAuthClientRequest | Unset = UNSET,
         promo: BotPromoRequest | Unset = UNSET,
@@ -367,7 +422,24 @@ class BotsService(Service):
     async def create_bot(
         self,
         *,
-        webhook: BotCreateRequestWebhook | Unset = UNSET,
+        name: str | Unset = UNSET,
+        nickname: str | Unset = UNSET,
+        outgoing_url: str | Unset = UNSET,
+        events: list[BotEventName | str] | Unset = UNSET,
+        trigger_on: BotTriggerOn | str | Unset = UNSET,
+        commands: list[str] | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        template: str | Unset = UNSET,
+        template_engine: BotTemplateEngine | str | Unset = UNSET,
+        challenge_key: str | Unset = UNSET,
+        link_preview_enabled: bool | Unset = UNSET,
+        ignore_self_messages: bool | Unset = UNSET,
+        events_history_enabled: bool | Unset = UNSET,
+        who_can_add: BotWhoCanAdd | str | Unset = UNSET,
+        can_edit: list[BotCanEdit | str] | Unset = UNSET,
+        single_chat: bool | Unset = UNSET,
+        kind: BotWebhookKind | str | Unset = UNSET,
+        unfurl_domains: list[str] | Unset = UNSET,
         empty: bool | Unset = UNSET,
         oauth_client: BotOAuthClientRequest | Unset = UNSET,
         promo: BotPromoRequest | Unset = UNSET,
@@ -381,7 +453,31 @@ class BotsService(Service):
         Requires the `bots:write` scope.
 
         Args:
-            webhook: Settings of the bot to create.
+            name: Display name of the bot.
+            nickname: Bot nickname; must end in `_bot`.
+            outgoing_url: URL that outgoing webhook events are delivered to.
+            events: Event kinds the bot subscribes to.
+            trigger_on: What makes a bot's outgoing webhook fire.
+            commands: Trigger words the bot responds to when `trigger_on` is `commands`. Joined with
+                commas, they may total at most 255 characters.
+            scopes: Permissions for the bot token; the default set applies if omitted. Scopes
+                reserved for user roles are rejected with `400`, and the service values `bot` and
+                `all` cannot be assigned.
+            template: Template used to format incoming webhook messages.
+            template_engine: Engine that renders incoming webhook templates.
+            challenge_key: Name of the field used to verify incoming webhooks.
+            link_preview_enabled: Whether links in incoming webhook messages get previews.
+            ignore_self_messages: Whether to skip events for messages the bot itself sent.
+            events_history_enabled: Whether to keep a history of bot events that can be fetched
+                later through the event history method.
+            who_can_add: Who is allowed to add a bot to chats.
+            can_edit: Roles that, besides the creator, may change the bot settings. The creator
+                always can; an empty list leaves editing to the creator alone.
+            single_chat: If true, the bot may belong to only one group chat (discussion or channel);
+                if false, to any number. Direct chats and threads are not counted. Can only be set
+                at creation time.
+            kind: Where a bot's incoming webhook comes from.
+            unfurl_domains: Domains whose links the bot unfurls.
             empty: True to create the bot without a webhook.
             oauth_client: Settings of a bot's OAuth client; sending it turns the client on.
             promo: Changes to a bot's promo page.
@@ -390,7 +486,24 @@ class BotsService(Service):
         return await self._call(
             CREATE_BOT,
             {
-                "webhook": webhook,
+                "name": name,
+                "nickname": nickname,
+                "outgoing_url": outgoing_url,
+                "events": events,
+                "trigger_on": trigger_on,
+                "commands": commands,
+                "scopes": scopes,
+                "template": template,
+                "template_engine": template_engine,
+                "challenge_key": challenge_key,
+                "link_preview_enabled": link_preview_enabled,
+                "ignore_self_messages": ignore_self_messages,
+                "events_history_enabled": events_history_enabled,
+                "who_can_add": who_can_add,
+                "can_edit": can_edit,
+                "single_chat": single_chat,
+                "kind": kind,
+                "unfurl_domains": unfurl_domains,
                 "empty": empty,
                 "oauth_client": oauth_client,
                 "promo": promo,
@@ -702,7 +815,24 @@ class BotsService(Service):
         self,
         id: int,
         *,
-        webhook: BotUpdateRequestWebhook | Unset = UNSET,
+        name: str | Unset = UNSET,
+        nickname: str | Unset = UNSET,
+        outgoing_url: str | Unset = UNSET,
+        events: list[BotEventName | str] | Unset = UNSET,
+        trigger_on: BotTriggerOn | str | Unset = UNSET,
+        commands: list[str] | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        template: str | Unset = UNSET,
+        template_engine: BotTemplateEngine | str | Unset = UNSET,
+        challenge_key: str | Unset = UNSET,
+        link_preview_enabled: bool | Unset = UNSET,
+        ignore_self_messages: bool | Unset = UNSET,
+        events_history_enabled: bool | Unset = UNSET,
+        who_can_add: BotWhoCanAdd | str | Unset = UNSET,
+        can_edit: list[BotCanEdit | str] | Unset = UNSET,
+        single_chat: bool | Unset = UNSET,
+        kind: BotWebhookKind | str | Unset = UNSET,
+        unfurl_domains: list[str] | Unset = UNSET,
         oauth_client: BotOAuthClientRequest | Unset = UNSET,
         promo: BotPromoRequest | Unset = UNSET,
         body: BotUpdateRequest | Unset = UNSET,
@@ -716,7 +846,29 @@ class BotsService(Service):
 
         Args:
             id: Bot ID.
-            webhook: Settings of the bot to update.
+            name: Display name of the bot.
+            nickname: Bot nickname; must end in `_bot`.
+            outgoing_url: URL that outgoing webhook events are delivered to.
+            events: Event kinds the bot subscribes to.
+            trigger_on: What makes a bot's outgoing webhook fire.
+            commands: Trigger words the bot responds to when `trigger_on` is `commands`. Joined with
+                commas, they may total at most 255 characters.
+            scopes: Permissions for the bot token; the default set applies if omitted. Scopes
+                reserved for user roles are rejected with `400`, and the service values `bot` and
+                `all` cannot be assigned.
+            template: Template used to format incoming webhook messages.
+            template_engine: Engine that renders incoming webhook templates.
+            challenge_key: Name of the field used to verify incoming webhooks.
+            link_preview_enabled: Whether links in incoming webhook messages get previews.
+            ignore_self_messages: Whether to skip events for messages the bot itself sent.
+            events_history_enabled: Whether to keep a history of bot events that can be fetched
+                later through the event history method.
+            who_can_add: Who is allowed to add a bot to chats.
+            can_edit: Roles that, besides the creator, may change the bot settings. The creator
+                always can; an empty list leaves editing to the creator alone.
+            single_chat: True to allow the bot in one chat only.
+            kind: Where a bot's incoming webhook comes from.
+            unfurl_domains: Domains whose links the bot unfurls.
             oauth_client: Settings of a bot's OAuth client; sending it turns the client on.
             promo: Changes to a bot's promo page.
             body: The whole request as a `BotUpdateRequest`, instead of the keywords.
@@ -725,7 +877,24 @@ class BotsService(Service):
             UPDATE_BOT,
             {
                 "id": id,
-                "webhook": webhook,
+                "name": name,
+                "nickname": nickname,
+                "outgoing_url": outgoing_url,
+                "events": events,
+                "trigger_on": trigger_on,
+                "commands": commands,
+                "scopes": scopes,
+                "template": template,
+                "template_engine": template_engine,
+                "challenge_key": challenge_key,
+                "link_preview_enabled": link_preview_enabled,
+                "ignore_self_messages": ignore_self_messages,
+                "events_history_enabled": events_history_enabled,
+                "who_can_add": who_can_add,
+                "can_edit": can_edit,
+                "single_chat": single_chat,
+                "kind": kind,
+                "unfurl_domains": unfurl_domains,
                 "oauth_client": oauth_client,
                 "promo": promo,
                 "body": body,
