@@ -161,6 +161,8 @@ class OperationView:
     scope: str | None
     plan: str | None
     auth: bool
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    """Headers the call always sends: required header parameters with one allowed value."""
 
     @property
     def path_params(self) -> list[ParamView]:
@@ -439,8 +441,27 @@ class ViewBuilder:
             plan=requirements.get("plan"),
             auth=requirements.get("auth", True) is not False and op.get("security") != [],
             rate_class=op.get("x-sdk-rate-class", "other").upper(),
+            headers=self._headers(op, where),
             **result,
         )
+
+    def _headers(self, op: dict[str, Any], where: str) -> list[tuple[str, str]]:
+        """`Prefer: return=representation`: a required header with one value is always sent.
+
+        Any other header parameter would be a caller's argument, which the SDK does not take.
+        """
+        headers = []
+        for index, param in enumerate(op.get("parameters", [])):
+            if param.get("in") != "header":
+                continue
+            values = param.get("schema", {}).get("enum", [])
+            if not param.get("required") or len(values) != 1:
+                raise SpecError(
+                    f"{where}/parameters/{index}",
+                    "a header parameter must be required and have one value",
+                )
+            headers.append((param["name"], str(values[0])))
+        return headers
 
     def _params(self, op: dict[str, Any], endpoint: Endpoint) -> list[ParamView]:
         spec_params = {(p["in"], p["name"]): p for p in op.get("parameters", [])}

@@ -257,3 +257,27 @@ def test_generated_keywords_are_the_wire_names() -> None:
 
     assert "type" in inspect.signature(ViewsService.open_view).parameters
     assert ViewBlockHeader(text="Hi").type == "header"
+
+
+def test_a_one_value_header_is_always_sent_and_any_other_is_refused() -> None:
+    from codegen.normalize import SpecError
+
+    def op(header: dict[str, object]) -> dict[str, object]:
+        return {
+            "/exports": {
+                "post": {
+                    "operationId": "T_export",
+                    "tags": ["T"],
+                    "parameters": [{"name": "Prefer", "in": "header", **header}],
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        }
+
+    fixed = {"required": True, "schema": {"type": "string", "enum": ["return=representation"]}}
+    view = _views(op(fixed))["export"]
+    assert view.headers == [("Prefer", "return=representation")]  # type: ignore[attr-defined]
+    assert "Prefer" not in [p.name for p in view.params]  # type: ignore[attr-defined]
+    with pytest.raises(SpecError, match="must be required and have one value") as caught:
+        _views(op({"required": False, "schema": {"type": "string"}}))
+    assert caught.value.pointer == "/paths/~1exports/post/parameters/0"

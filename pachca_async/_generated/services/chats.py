@@ -26,6 +26,7 @@ from ..models import (
     ChatActivity,
     ChatAvailability,
     ChatCreateRequest,
+    ChatExport,
     ChatSortField,
     ChatUpdateRequest,
     CreateChatResponse,
@@ -163,13 +164,13 @@ MARK_CHAT_UNREAD: Operation[None] = Operation(
     scope="chats:mark_unread",
 )
 
-REQUEST_EXPORT: Operation[None] = Operation(
+REQUEST_EXPORT: Operation[ChatExport] = Operation(
     name="chats.request_export",
     operation_id="ExportOperations_requestExport",
     method="POST",
     path="/chats/exports",
-    result=Result(ResultKind.NONE),
-    success_status=204,
+    result=Result(ResultKind.JSON, type=ChatExport, envelope=True),
+    success_status=202,
     body=Body(
         BodyKind.JSON,
         ExportRequest,
@@ -184,6 +185,7 @@ REQUEST_EXPORT: Operation[None] = Operation(
     rate_class=RateClass.OTHER,
     scope="chat_exports:write",
     plan="corporation",
+    headers=(("Prefer", "return=representation"),),
 )
 
 UNARCHIVE_CHAT: Operation[None] = Operation(
@@ -458,10 +460,10 @@ class ChatsService(Service):
         webhook_url: str | Unset = UNSET,
         chat_ids: list[int] | Unset = UNSET,
         skip_chats_file: bool | Unset = UNSET,
-    ) -> None: ...
+    ) -> ChatExport: ...
 
     @overload
-    async def request_export(self, *, body: ExportRequest) -> None: ...
+    async def request_export(self, *, body: ExportRequest) -> ChatExport: ...
 
     async def request_export(
         self,
@@ -472,7 +474,7 @@ class ChatsService(Service):
         chat_ids: list[int] | Unset = UNSET,
         skip_chats_file: bool | Unset = UNSET,
         body: ExportRequest | Unset = UNSET,
-    ) -> None:
+    ) -> ChatExport:
         """Request a message export.
 
         Starts an export of messages for a date range; a webhook is sent to `webhook_url` once it is
