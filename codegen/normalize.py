@@ -59,6 +59,16 @@ AUDIT_DETAILS_BY_EVENT_KEY: Mapping[str, tuple[str, ...]] = {
     "AuditDetailsVideoCallStarted": ("video_call_started",),
     "AuditDetailsVideoCallFinished": ("video_call_finished",),
     "AuditDetailsVideoCallRecording": ("video_call_recording_ready",),
+    # After 2026-08-08 (pachca-sdk 1.6.1); used once openapi.yaml has the classes.
+    "AuditDetailsLoginGrantCreated": ("login_grant_created",),
+    "AuditDetailsLoginGrantApproved": ("login_grant_approved",),
+    "AuditDetailsLoginGrantDenied": ("login_grant_denied",),
+    "AuditDetailsDeviceAuthorizationApproved": ("oauth_device_authorization_approved",),
+    "AuditDetailsDeviceAuthorizationDenied": ("oauth_device_authorization_denied",),
+    "AuditDetailsBotOAuthClientDisabled": ("bot_oauth_client_disabled",),
+    "AuditDetailsBotOAuthClientSecretRotated": ("bot_oauth_client_secret_rotated",),
+    "AuditDetailsToken": ("bot_token_created", "bot_token_reissued", "bot_token_deleted"),
+    "AuditDetailsBotTokenUpdated": ("bot_token_updated",),
 }
 AUDIT_DETAILS_EMPTY = "AuditDetailsEmpty"
 

@@ -23,22 +23,31 @@ __all__ = [
     "ApiErrorItem",
     "AuditDetailsBot",
     "AuditDetailsBotOAuthClient",
+    "AuditDetailsBotOAuthClientDisabled",
+    "AuditDetailsBotOAuthClientSecretRotated",
     "AuditDetailsBotScopes",
+    "AuditDetailsBotTokenUpdated",
     "AuditDetailsBotWebhookSettings",
     "AuditDetailsChatId",
     "AuditDetailsChatPermission",
     "AuditDetailsChatRenamed",
+    "AuditDetailsDeviceAuthorizationApproved",
+    "AuditDetailsDeviceAuthorizationDenied",
     "AuditDetailsDlp",
     "AuditDetailsEmpty",
     "AuditDetailsInitiator",
     "AuditDetailsInviter",
     "AuditDetailsKms",
+    "AuditDetailsLoginGrantApproved",
+    "AuditDetailsLoginGrantCreated",
+    "AuditDetailsLoginGrantDenied",
     "AuditDetailsOAuthAuthorizationGranted",
     "AuditDetailsOAuthAuthorizationRevoked",
     "AuditDetailsRoleChanged",
     "AuditDetailsSearch",
     "AuditDetailsTagChat",
     "AuditDetailsTagName",
+    "AuditDetailsToken",
     "AuditDetailsTokenScopes",
     "AuditDetailsUserUpdated",
     "AuditDetailsVideoCallFinished",
@@ -47,6 +56,9 @@ __all__ = [
     "AuditEvent",
     "AuditEventDetailsUnion",
     "AuditEventKey",
+    "AuditLoginGrantDenyReason",
+    "AuditLoginGrantDevice",
+    "AuditLoginGrantDevicePlatform",
     "AvatarData",
     "BotAccessToken",
     "BotCanEdit",
@@ -319,6 +331,62 @@ class AuditEventKey(LenientEnum):
     """Video call ended."""
     VIDEO_CALL_RECORDING_READY = "video_call_recording_ready"
     """Video call recording available."""
+    USER_2FA_DISABLED = "user_2fa_disabled"
+    """Two-factor authentication was turned off for a user."""
+    LOGIN_GRANT_CREATED = "login_grant_created"
+    """A QR code for signing in to the mobile app was made."""
+    LOGIN_GRANT_APPROVED = "login_grant_approved"
+    """A user confirmed a sign-in by QR code."""
+    LOGIN_GRANT_DENIED = "login_grant_denied"
+    """A sign-in by QR code was refused."""
+    COMPANY_CHATS_ACCESSED = "company_chats_accessed"
+    """Every chat of the workspace was listed."""
+    COMPANY_BOTS_ACCESSED = "company_bots_accessed"
+    """Every bot of the workspace was listed."""
+    BOT_OAUTH_CLIENT_DISABLED = "bot_oauth_client_disabled"
+    """A bot's OAuth client was turned off."""
+    BOT_OAUTH_CLIENT_SECRET_ROTATED = "bot_oauth_client_secret_rotated"
+    """A bot's OAuth client secret was replaced."""
+    BOT_OAUTH_CLIENT_SECRET_ISSUED = "bot_oauth_client_secret_issued"
+    """A bot's OAuth client secret was issued."""
+    BOT_TOKEN_CREATED = "bot_token_created"
+    """A bot token was issued."""
+    BOT_TOKEN_UPDATED = "bot_token_updated"
+    """A bot token's name or scopes changed."""
+    BOT_TOKEN_REISSUED = "bot_token_reissued"
+    """One of a bot's tokens was reissued."""
+    BOT_TOKEN_DELETED = "bot_token_deleted"
+    """A bot token was deleted."""
+    OAUTH_TOKEN_REVOKED = "oauth_token_revoked"
+    """An OAuth client revoked a token it had been given."""
+    OAUTH_DEVICE_AUTHORIZATION_APPROVED = "oauth_device_authorization_approved"
+    """A user let an app on a device sign in."""
+    OAUTH_DEVICE_AUTHORIZATION_DENIED = "oauth_device_authorization_denied"
+    """A user refused an app on a device."""
+    EXCHANGE_DISABLED = "exchange_disabled"
+    """The Exchange integration was turned off."""
+
+
+class AuditLoginGrantDenyReason(LenientEnum):
+    """Why a sign-in by QR code was refused."""
+
+    DENIED = "denied"
+    """The user refused it."""
+    VERIFICATION_FAILED = "verification_failed"
+    """The user typed digits other than the device showed."""
+
+
+class AuditLoginGrantDevicePlatform(LenientEnum):
+    """Platform of the mobile app signing in by QR code."""
+
+    IOS = "iOS"
+    """The iOS app."""
+    ANDROID = "Android"
+    """The Android app."""
+    RUSTORE = "Rustore"
+    """The Android app from RuStore."""
+    APPGALLERY = "Appgallery"
+    """The Android app from AppGallery."""
 
 
 class BotCanEdit(LenientEnum):
@@ -1059,6 +1127,40 @@ class AuditDetailsBotOAuthClient:
 
 
 @define(kw_only=True)
+class AuditDetailsBotOAuthClientDisabled:
+    """Audit details for `bot_oauth_client_disabled`."""
+
+    bot_id: int
+    """Identifier of the bot."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    deleted_access_tokens_count: int
+    """How many tokens were deleted with it."""
+
+    deleted_access_grants_count: int
+    """How many unused authorization codes were deleted with it."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who did it; `null` when it was not a user."""
+
+
+@define(kw_only=True)
+class AuditDetailsBotOAuthClientSecretRotated:
+    """Audit details for `bot_oauth_client_secret_rotated`."""
+
+    bot_id: int
+    """Identifier of the bot."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who did it; `null` when it was not a user."""
+
+
+@define(kw_only=True)
 class AuditDetailsBotScopes:
     """Audit details for the `bot_scopes_updated` event."""
 
@@ -1073,6 +1175,29 @@ class AuditDetailsBotScopes:
 
     actor_id: int | Unset | None = UNSET
     """Who made the change; `null` when it was not a user."""
+
+
+@define(kw_only=True)
+class AuditDetailsBotTokenUpdated:
+    """Audit details for `bot_token_updated`."""
+
+    token_kind: str
+    """Kind of token."""
+
+    resource_owner_id: int
+    """The user the token acts as."""
+
+    current_scopes: list[str]
+    """Scopes of the token after the change."""
+
+    token_name: str | Unset | None = UNSET
+    """Name of the token; `null` if none."""
+
+    bot_id: int | Unset | None = UNSET
+    """Identifier of the bot; `null` for other tokens."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who did it; `null` when it was not a user."""
 
 
 @define(kw_only=True)
@@ -1115,6 +1240,34 @@ class AuditDetailsChatRenamed:
 
     new_name: str
     """Chat name after the change."""
+
+
+@define(kw_only=True)
+class AuditDetailsDeviceAuthorizationApproved:
+    """Audit details for `oauth_device_authorization_approved`."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    scopes: list[str]
+    """Scopes granted."""
+
+    device_name: str | Unset | None = UNSET
+    """Name of the device; `null` if unknown."""
+
+
+@define(kw_only=True)
+class AuditDetailsDeviceAuthorizationDenied:
+    """Audit details for `oauth_device_authorization_denied`."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    scopes: list[str]
+    """Scopes that were asked for."""
+
+    device_name: str | Unset | None = UNSET
+    """Name of the device; `null` if unknown."""
 
 
 @define(kw_only=True)
@@ -1182,6 +1335,39 @@ class AuditDetailsKms:
 
     reason: str
     """Why the encryption or decryption was performed."""
+
+
+@define(kw_only=True)
+class AuditDetailsLoginGrantApproved:
+    """Audit details for `login_grant_approved`."""
+
+    login_grant_id: str
+    """Identifier of the QR sign-in."""
+
+    device: AuditLoginGrantDevice
+    """The device signing in by QR code."""
+
+
+@define(kw_only=True)
+class AuditDetailsLoginGrantCreated:
+    """Audit details for `login_grant_created`."""
+
+    login_grant_id: str
+    """Identifier of the QR sign-in."""
+
+
+@define(kw_only=True)
+class AuditDetailsLoginGrantDenied:
+    """Audit details for `login_grant_denied`."""
+
+    login_grant_id: str
+    """Identifier of the QR sign-in."""
+
+    device: AuditLoginGrantDevice
+    """The device signing in by QR code."""
+
+    reason: AuditLoginGrantDenyReason
+    """Why a sign-in by QR code was refused."""
 
 
 @define(kw_only=True)
@@ -1263,6 +1449,26 @@ class AuditDetailsTagName:
 
     name: str
     """Name of the tag."""
+
+
+@define(kw_only=True)
+class AuditDetailsToken:
+    """Audit details for a bot token issued, reissued or deleted."""
+
+    token_kind: str
+    """Kind of token."""
+
+    resource_owner_id: int
+    """The user the token acts as."""
+
+    scopes: list[str]
+    """Scopes of the token."""
+
+    token_name: str | Unset | None = UNSET
+    """Name of the token; `null` if none."""
+
+    bot_id: int | Unset | None = UNSET
+    """Identifier of the bot; `null` for other tokens."""
 
 
 @define(kw_only=True)
@@ -1371,6 +1577,23 @@ class AuditEvent:
     user_agent: str | None
     """Client user agent string, cut to 255 characters; `null` for events not caused by a user
     request."""
+
+
+@define(kw_only=True)
+class AuditLoginGrantDevice:
+    """The device signing in by QR code."""
+
+    name: str
+    """Name of the device."""
+
+    platform: AuditLoginGrantDevicePlatform
+    """Platform of the mobile app signing in by QR code."""
+
+    os_version: str | Unset = UNSET
+    """Version of the operating system."""
+
+    app_version: str | Unset = UNSET
+    """Version of the app."""
 
 
 @define(kw_only=True)
@@ -4236,6 +4459,15 @@ AuditEventDetailsUnion: TypeAlias = (
     | AuditDetailsVideoCallStarted
     | AuditDetailsVideoCallFinished
     | AuditDetailsVideoCallRecording
+    | AuditDetailsLoginGrantCreated
+    | AuditDetailsLoginGrantApproved
+    | AuditDetailsLoginGrantDenied
+    | AuditDetailsDeviceAuthorizationApproved
+    | AuditDetailsDeviceAuthorizationDenied
+    | AuditDetailsBotOAuthClientDisabled
+    | AuditDetailsBotOAuthClientSecretRotated
+    | AuditDetailsToken
+    | AuditDetailsBotTokenUpdated
     | UnknownAuditDetails
 )
 """Event-specific details of an audit event; which variant applies depends on `event_key`."""
@@ -4331,21 +4563,37 @@ SELECTORS: Mapping[type[Any], SelectBy] = {
             "access_token_updated": AuditDetailsTokenScopes,
             "audit_events_accessed": AuditDetailsEmpty,
             "bot_deleted": AuditDetailsBot,
+            "bot_oauth_client_disabled": AuditDetailsBotOAuthClientDisabled,
+            "bot_oauth_client_secret_issued": AuditDetailsEmpty,
+            "bot_oauth_client_secret_rotated": AuditDetailsBotOAuthClientSecretRotated,
             "bot_oauth_client_updated": AuditDetailsBotOAuthClient,
             "bot_scopes_updated": AuditDetailsBotScopes,
+            "bot_token_created": AuditDetailsToken,
+            "bot_token_deleted": AuditDetailsToken,
             "bot_token_recreated": AuditDetailsBot,
+            "bot_token_reissued": AuditDetailsToken,
+            "bot_token_updated": AuditDetailsBotTokenUpdated,
             "bot_webhook_settings_updated": AuditDetailsBotWebhookSettings,
             "chat_created": AuditDetailsEmpty,
             "chat_permission_changed": AuditDetailsChatPermission,
             "chat_renamed": AuditDetailsChatRenamed,
+            "company_bots_accessed": AuditDetailsEmpty,
+            "company_chats_accessed": AuditDetailsEmpty,
             "dlp_violation_detected": AuditDetailsDlp,
+            "exchange_disabled": AuditDetailsEmpty,
             "kms_decrypt": AuditDetailsKms,
             "kms_encrypt": AuditDetailsKms,
+            "login_grant_approved": AuditDetailsLoginGrantApproved,
+            "login_grant_created": AuditDetailsLoginGrantCreated,
+            "login_grant_denied": AuditDetailsLoginGrantDenied,
             "message_created": AuditDetailsEmpty,
             "message_deleted": AuditDetailsEmpty,
             "message_updated": AuditDetailsEmpty,
             "oauth_authorization_granted": AuditDetailsOAuthAuthorizationGranted,
             "oauth_authorization_revoked": AuditDetailsOAuthAuthorizationRevoked,
+            "oauth_device_authorization_approved": AuditDetailsDeviceAuthorizationApproved,
+            "oauth_device_authorization_denied": AuditDetailsDeviceAuthorizationDenied,
+            "oauth_token_revoked": AuditDetailsEmpty,
             "reaction_created": AuditDetailsEmpty,
             "reaction_deleted": AuditDetailsEmpty,
             "search_chats_api": AuditDetailsSearch,
@@ -4356,6 +4604,7 @@ SELECTORS: Mapping[type[Any], SelectBy] = {
             "tag_deleted": AuditDetailsTagName,
             "tag_removed_from_chat": AuditDetailsChatId,
             "thread_created": AuditDetailsEmpty,
+            "user_2fa_disabled": AuditDetailsEmpty,
             "user_2fa_fail": AuditDetailsEmpty,
             "user_2fa_success": AuditDetailsEmpty,
             "user_added_to_tag": AuditDetailsInitiator,
