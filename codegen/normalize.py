@@ -16,6 +16,7 @@ spec does not state are added as `x-sdk-*` extensions:
 - `x-sdk-url-param` (on an operation): the argument that carries the absolute URL to call.
 - `x-sdk-extends` (on an object): the class this one subclasses; it has the same properties and
   requires at least as many, so its instances are valid wherever the base is expected.
+- `x-sdk-secret` (on a property): it holds a token or secret, so reprs leave it out.
 """
 
 from __future__ import annotations
@@ -83,6 +84,18 @@ SUBTYPES: Mapping[str, str] = {
     "MessageCreateRequestMessageFilesItem": "MessageUpdateRequestMessageFilesItem",
 }
 
+# Fields that hold a token or a secret, by schema: no repr shows them.
+SECRETS: Mapping[str, tuple[str, ...]] = {
+    "BotCreateResponse": ("access_token", "client_secret"),
+    "BotResponse": ("client_secret",),
+    "BotSelfTokenResponse": ("access_token",),
+    "BotAccessToken": ("token",),
+    "BotWebhook": ("secret_token",),
+    "OAuthToken": ("access_token", "refresh_token"),
+    "OAuthTokenRequest": ("code", "client_secret", "code_verifier"),
+    "OAuthRevokeRequest": ("token", "client_secret"),
+}
+
 # What unknown webhook payloads and unknown audit details parse into.
 UNKNOWN_WEBHOOK_PAYLOAD = "UnknownWebhookPayload"
 UNKNOWN_AUDIT_DETAILS = "UnknownAuditDetails"
@@ -111,6 +124,7 @@ def normalize(spec: Mapping[str, Any]) -> Spec:
         _mark_results,
         _classify_rate_limits,
         _mark_external_urls,
+        _mark_secrets,
     ):
         fix(out)
     return out
@@ -416,3 +430,12 @@ def _mark_external_urls(spec: Spec) -> None:
         if not isinstance(name, str) or not name:
             raise SpecError(pointer("paths", path, method, "x-external-url"), "expected a name")
         op["x-sdk-url-param"] = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _mark_secrets(spec: Spec) -> None:
+    """Mark the properties of `SECRETS` with `x-sdk-secret`, where the spec has them."""
+    for name, fields in SECRETS.items():
+        properties = schemas(spec).get(name, {}).get("properties", {})
+        for field in fields:
+            if field in properties:
+                properties[field]["x-sdk-secret"] = True

@@ -70,6 +70,8 @@ class FieldView:
     annotation: str
     default: str | None
     description: str
+    secret: bool = False
+    """Holds a token or secret (`x-sdk-secret`): left out of the repr."""
 
 
 @dataclass
@@ -312,9 +314,9 @@ class ViewBuilder:
 
     def _fields(self, model: ModelProperty) -> list[FieldView]:
         props = {text(p.name): p for p in _props(model)}
-        order = [text(key) for key in (model.data.properties or {})]
+        nodes = {text(key): node for key, node in (model.data.properties or {}).items()}
         fields = []
-        for json_name in order:
+        for json_name, node in nodes.items():
             prop = props[json_name]
             annotation = self.annotation(prop)
             default = None
@@ -330,6 +332,7 @@ class ViewBuilder:
                     annotation=annotation,
                     default=default,
                     description=text(prop.description),
+                    secret=bool((node.model_extra or {}).get("x-sdk-secret")),
                 )
             )
         return fields

@@ -1611,7 +1611,7 @@ class BotAccessToken:
     id: int
     """Identifier of the token."""
 
-    token: str
+    token: str = field(repr=False)
     """The token; shown whole only when it is issued or reissued, masked otherwise."""
 
     name: str | Unset | None = UNSET
@@ -1730,7 +1730,7 @@ class BotCreateResponse:
     webhook: BotWebhook
     """Configuration of a bot and its webhooks."""
 
-    access_token: str | Unset | None = UNSET
+    access_token: str | Unset | None = field(default=UNSET, repr=False)
     """Access token of the bot, returned on creation and on token rotation. It is also shown in the
     bot settings on the "API" tab."""
 
@@ -1767,7 +1767,7 @@ class BotCreateResponse:
     promo: BotPromo | Unset | None = UNSET
     """The bot's promo page; `null` when it has none."""
 
-    client_secret: str | Unset | None = UNSET
+    client_secret: str | Unset | None = field(default=UNSET, repr=False)
     """The OAuth client secret, shown only right after it is issued."""
 
 
@@ -1901,7 +1901,7 @@ class BotResponse:
     promo: BotPromo | Unset | None = UNSET
     """The bot's promo page; `null` when it has none."""
 
-    client_secret: str | Unset | None = UNSET
+    client_secret: str | Unset | None = field(default=UNSET, repr=False)
     """The OAuth client secret, shown only right after it is issued."""
 
 
@@ -1985,7 +1985,7 @@ class BotSelfTokenResponse:
     webhook: BotSelfWebhook
     """A bot's settings, as the bot itself sees them."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     """The bot's new token; shown only here, so store it at once."""
 
     oauth_client: BotOAuthClient | Unset | None = UNSET
@@ -2214,7 +2214,7 @@ class BotWebhook:
     url: str | Unset | None = UNSET
     """Address of the bot's incoming webhook."""
 
-    secret_token: str | Unset | None = UNSET
+    secret_token: str | Unset | None = field(default=UNSET, repr=False)
     """Secret the incoming webhook checks callers with."""
 
     last_request_body: str | Unset | None = UNSET
@@ -3253,7 +3253,7 @@ class OAuthError:
 class OAuthRevokeRequest:
     """Form fields of a token revocation."""
 
-    token: str
+    token: str = field(repr=False)
     """The token to revoke."""
 
     token_type_hint: OAuthTokenTypeHint | Unset = UNSET
@@ -3262,7 +3262,7 @@ class OAuthRevokeRequest:
     client_id: str | Unset = UNSET
     """Identifier of the OAuth client the token was issued to."""
 
-    client_secret: str | Unset = UNSET
+    client_secret: str | Unset = field(default=UNSET, repr=False)
     """Secret of a confidential client."""
 
 
@@ -3270,13 +3270,13 @@ class OAuthRevokeRequest:
 class OAuthToken:
     """Tokens issued by the authorization-code exchange."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     """Token to send as `Authorization: Bearer ...`."""
 
     token_type: Literal["Bearer"] = "Bearer"
     """Always `Bearer`."""
 
-    refresh_token: str
+    refresh_token: str = field(repr=False)
     """Token for getting a new access token later."""
 
     scope: str
@@ -3293,7 +3293,7 @@ class OAuthTokenRequest:
     grant_type: Literal["authorization_code"] = "authorization_code"
     """Always `authorization_code`."""
 
-    code: str
+    code: str = field(repr=False)
     """The code your redirect URI received."""
 
     redirect_uri: str
@@ -3302,10 +3302,10 @@ class OAuthTokenRequest:
     client_id: str | Unset = UNSET
     """Identifier of the bot's OAuth client."""
 
-    client_secret: str | Unset = UNSET
+    client_secret: str | Unset = field(default=UNSET, repr=False)
     """Secret of a confidential client."""
 
-    code_verifier: str | Unset = UNSET
+    code_verifier: str | Unset = field(default=UNSET, repr=False)
     """The PKCE verifier whose challenge started the flow."""
 
 

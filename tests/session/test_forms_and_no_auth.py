@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import attrs
 import pytest
 
 from pachca_async import InvalidRequestError, PachcaClient
@@ -97,3 +98,36 @@ async def test_a_value_a_form_cannot_carry_is_refused_unsent(
             client_secret=value,  # type: ignore[arg-type]
         )
     assert server.requests == []
+
+
+def test_tokens_and_secrets_stay_out_of_reprs() -> None:
+    """What the OAuth exchange sends and returns, and a bot's token, never show in a repr."""
+    from pachca_async.models import BotAccessToken, BotCreateResponse
+
+    shown = [
+        repr(OAuthToken(**TOKENS)),
+        repr(OAuthTokenRequest(code="the-code", redirect_uri="r", client_secret="s3cr3t")),
+        repr(OAuthRevokeRequest(token="old-refresh", client_secret="s3cr3t")),
+        repr(
+            BotAccessToken(
+                id=1,
+                token="bot-token-value",
+                user_id=7,
+                scopes=[],
+                created_at=None,  # type: ignore[arg-type]
+            )
+        ),
+    ]
+    for secret in (
+        "new-access",
+        "new-refresh",
+        "the-code",
+        "s3cr3t",
+        "old-refresh",
+        "bot-token-value",
+    ):
+        assert not any(secret in text for text in shown), secret
+    assert "redirect_uri='r'" in shown[1]  # the rest of the model still shows
+    created = attrs.fields(BotCreateResponse)  # a new bot's token and its client secret too
+    assert created.access_token.repr is False
+    assert created.client_secret.repr is False
