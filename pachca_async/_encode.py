@@ -147,12 +147,14 @@ def _body(operation: Operation[Any], arguments: Mapping[str, Any]) -> Body:
     document: dict[str, Any] = {}
     for f in spec.fields:
         container = document
-        for key in f.path[:-1]:  # the envelope (`message`) is always sent, even if empty
+        for key in f.path[:-1]:  # the envelope (`message`) is sent even if empty, ...
             container = container.setdefault(key, {})
         if f.name in values:
             container[f.path[-1]] = values[f.name]
         elif f.default is not None:
             container[f.path[-1]] = f.default
+    if len(document) > 1:  # ... unless something else is: `update_bot(7, promo=...)` alone
+        document = {k: v for k, v in document.items() if v != {} or k in values}
     if spec.kind is BodyKind.FORM:
         return _form(operation, document)
     return _json(operation, document, values)
