@@ -49,11 +49,13 @@ from typing import Any, TypeVar
 
 from ._fake import FakePachca, signed_delivery, stamp
 from ._fake_http import Call
+from ._local_bot import LocalBot
 from ._mock import MockHandler, MockTransport, json_response
 
 __all__ = [
     "Call",
     "FakePachca",
+    "LocalBot",
     "MockHandler",
     "MockTransport",
     "VirtualClockLoop",

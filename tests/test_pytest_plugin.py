@@ -1,0 +1,94 @@
+"""The pytest plugin (`pachca_async.pytest_plugin`): a user's bot tests, written only with its
+fixtures, run by pytest in pytest-asyncio's strict and auto modes."""
+
+from __future__ import annotations
+
+import pytest
+
+BOT = """
+from pachca_async import PachcaClient
+from pachca_async.bot import Command, Dispatcher
+from pachca_async.webhooks import MessageWebhookPayload
+
+dp = Dispatcher()
+
+
+@dp.message(Command("crash"))
+async def crash(message: MessageWebhookPayload) -> None:
+    raise LookupError("the handler broke")
+
+
+@dp.message()
+async def echo(message: MessageWebhookPayload, pachca: PachcaClient) -> None:
+    await pachca.messages.create_message(entity_id=message.chat_id, content=message.content)
+"""
+
+USER_TESTS = """
+import pytest
+
+from my_bot import dp
+
+
+@pytest.mark.asyncio
+async def test_the_bot_echoes(pachca_bot, fake_pachca) -> None:
+    bot = await pachca_bot(dp)
+    assert await bot.send_message("ping", chat_id=198, user_id=7) == (200, "ok")
+    assert fake_pachca.calls_to("POST", "/messages") == [
+        {"message": {"entity_id": 198, "content": "ping"}}
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_forged_delivery_is_refused(pachca_bot, fake_pachca) -> None:
+    bot = await pachca_bot(dp, secret="right")
+    said = fake_pachca.add_message("hi", chat_id=198, user_id=7)
+    status, _ = await bot.deliver(
+        fake_pachca.message_event(said), headers={"Pachca-Signature": "0" * 64}
+    )
+    assert status == 401
+    assert fake_pachca.calls_to("POST", "/messages") == []
+
+
+@pytest.mark.asyncio
+async def test_the_client_reaches_the_fake(pachca_client, fake_pachca) -> None:
+    chat = fake_pachca.add_chat("General")
+    sent = await pachca_client.messages.create_message(entity_id=chat["id"], content="hello")
+    assert fake_pachca.messages[sent.id]["content"] == "hello"
+
+
+@pytest.mark.asyncio
+async def test_a_crashing_handler_fails_the_test(pachca_bot) -> None:
+    bot = await pachca_bot(dp)
+    await bot.send_message("/crash", chat_id=198, user_id=7)
+"""
+
+
+def run(pytester: pytest.Pytester, mode: str, tests: str) -> pytest.RunResult:
+    pytester.makepyfile(my_bot=BOT, test_user=tests)
+    pytester.makeini(
+        f"[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_a_users_bot_tests_pass_with_the_plugins_fixtures_only(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    result = run(pytester, mode, USER_TESTS)
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*test_a_crashing_handler_fails_the_test*", "*LookupError: the handler broke*"]
+    )
+
+
+def test_in_auto_mode_tests_need_no_marker(pytester: pytest.Pytester) -> None:
+    unmarked = USER_TESTS.replace("@pytest.mark.asyncio\n", "")
+    run(pytester, "auto", unmarked).assert_outcomes(passed=3, failed=1)
+
+
+def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user="def test_uses(fake_pachca):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:pachca_async")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'fake_pachca' not found*"])
