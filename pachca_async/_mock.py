@@ -19,7 +19,8 @@ class MockTransport:
     """A transport that calls `handler(request)` instead of the network.
 
     The handler gets the `Request` the session layer built (method, full URL, query `params`,
-    headers, JSON `body` as bytes) and returns a `Response`, sync or async. To play a network
+    headers, `body`; `request_json(request)` decodes it) and returns a `Response`, sync or
+    async. To play a network
     failure it raises `ConnectError`, `APITimeoutError` or `APIConnectionError`. Everything
     above the transport runs as usual: middlewares, retries, rate limits, decoding.
 
@@ -53,6 +54,15 @@ class MockTransport:
 
     async def close(self) -> None:
         """Nothing to release: no connection was opened."""
+
+
+def request_json(request: Request) -> Any:
+    """The JSON body of `request` as Python values (`None` when it has no body)."""
+    if request.body is None:
+        return None
+    if not isinstance(request.body, bytes):
+        raise TypeError(f"{request.operation.name} sends a form or a stream, not JSON")
+    return json.loads(request.body)
 
 
 def json_response(

@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 from ._fake import FakePachca, signed_delivery, stamp
 from ._fake_http import Call
 from ._local_bot import LocalBot
-from ._mock import MockHandler, MockTransport, json_response
+from ._mock import MockHandler, MockTransport, json_response, request_json
 
 __all__ = [
     "Call",
@@ -60,6 +60,7 @@ __all__ = [
     "MockTransport",
     "VirtualClockLoop",
     "json_response",
+    "request_json",
     "run_virtual",
     "signed_delivery",
     "stamp",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.readme import python_blocks
+
 BOT = """
 from pachca_async import PachcaClient
 from pachca_async.bot import Command, Dispatcher
@@ -25,6 +27,8 @@ async def echo(message: MessageWebhookPayload, pachca: PachcaClient) -> None:
 
 USER_TESTS = """
 import pytest
+
+from tests.readme import python_blocks
 
 from my_bot import dp
 
@@ -63,12 +67,15 @@ async def test_a_crashing_handler_fails_the_test(pachca_bot) -> None:
 """
 
 
+def configure(pytester: pytest.Pytester, mode: str) -> None:
+    ini = f"[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n"
+    pytester.makeini(ini)
+
+
 def run(pytester: pytest.Pytester, mode: str, tests: str) -> pytest.RunResult:
     pytester.makepyfile(my_bot=BOT, test_user=tests)
-    pytester.makeini(
-        f"[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n"
-    )
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    configure(pytester, mode)
+    return pytester.runpytest("-p", "no:cacheprovider")
 
 
 @pytest.mark.parametrize("mode", ["strict", "auto"])
@@ -89,6 +96,15 @@ def test_in_auto_mode_tests_need_no_marker(pytester: pytest.Pytester) -> None:
 
 def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user="def test_uses(fake_pachca):\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:pachca_async")
+    configure(pytester, "auto")
+    result = pytester.runpytest("-p", "no:pachca_async")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'fake_pachca' not found*"])
+
+
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    bot, buttons = python_blocks("## Bots")[:2]  # the quick start's bot, `my_bot`
+    pytester.makepyfile(my_bot=bot.replace("asyncio.run(main())", "") + buttons)
+    pytester.makepyfile(test_readme=python_blocks("### The pytest plugin")[0])
+    configure(pytester, "strict")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

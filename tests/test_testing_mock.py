@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pachca_async import ConnectError, NotFoundError, PachcaClient, Request, Response
-from pachca_async.testing import MockTransport, json_response, run_virtual
+from pachca_async._generated.services.messages import CREATE_MESSAGE
+from pachca_async.testing import MockTransport, json_response, request_json, run_virtual
+from tests.readme import python_blocks
 from tests.scripted_server import message
 
 BASE = "http://127.0.0.1:9"
@@ -24,7 +27,7 @@ async def test_a_sync_handler_sees_the_request_and_its_answer_is_decoded() -> No
 
     def handler(request: Request) -> Response:
         seen.append(request)
-        sent = json.loads(request.body)  # type: ignore[arg-type]
+        sent = request_json(request)
         return json_response({"data": message(7, content=sent["message"]["content"])}, status=201)
 
     async with client(handler) as pachca:
@@ -84,3 +87,20 @@ async def test_a_download_is_poured_into_its_sink(tmp_path: Path) -> None:
             saved = await pachca.chats.save_export(5, tmp_path / name)
             assert saved.read_bytes() == archive
     assert answer.body == archive  # the handler's response is not drained
+
+
+async def test_the_readme_example_passes() -> None:
+    namespace: dict[str, Any] = {}
+    exec(python_blocks("### No server at all: `MockTransport`")[0], namespace)
+    await namespace["test_a_refusal_is_reported"]()
+    assert len(namespace["sent"]) == 1
+
+
+def test_request_json_refuses_a_body_that_is_not_json() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"--boundary"
+
+    upload = Request("POST", f"{BASE}/storage", operation=CREATE_MESSAGE, body=chunks())
+    with pytest.raises(TypeError, match=r"messages\.create_message sends a form or a stream"):
+        request_json(upload)
+    assert request_json(Request("GET", BASE, operation=CREATE_MESSAGE)) is None

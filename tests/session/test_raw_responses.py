@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pachca_async import InvalidRequestError, NotFoundError, RawResponse
 from pachca_async.models import Message
 from pachca_async.testing import FakePachca
+from tests.readme import python_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +114,22 @@ def test_raw_calls_are_typed_with_their_result_models(tmp_path: Path) -> None:
         10: 'Revealed type is "str | None"',
         11: 'No overload variant matches argument types "str", "str"  [call-overload]',
     }, checked.stdout
+
+
+async def test_the_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    [block] = python_blocks("## Raw responses")
+    code = "async def example(pachca):\n" + textwrap.indent(block, "    ")
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    async with FakePachca() as api, api.client() as pachca:
+        api.add_chat("General", id=198)
+        api.add_chat("Random")
+        await namespace["example"](pachca)
+    created, listed = capsys.readouterr().out.splitlines()
+    status, request_id = created.split()
+    assert (status, len(request_id)) == ("201", 36)  # the fake's request id: a UUID, as Pachca's
+    count, _cursor, content_type = listed.split(" ", 2)
+    assert (count, content_type) == ("2", "application/json; charset=utf-8")
+    assert api.calls_to("POST", "/messages") == [
+        {"message": {"entity_id": 198, "content": "Hello"}}
+    ]
