@@ -33,7 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 try:
     import pytest_asyncio
-except ImportError:  # pragma: no cover - only without pytest-asyncio
+except ImportError:  # pytest-asyncio is a test tool of ours, not a dependency
 
     def _fixture(function: F) -> F:
         """Without pytest-asyncio an async fixture cannot run: say so when one is asked for."""

@@ -108,3 +108,15 @@ def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_readme=python_blocks("### The pytest plugin")[0])
     configure(pytester, "strict")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_without_pytest_asyncio_a_fixture_says_what_it_needs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = pytester.mkdir("blocked")  # first on the path: an import of it fails
+    (blocked / "pytest_asyncio.py").write_text("raise ImportError('not installed')\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocked))
+    pytester.makepyfile(test_user="def test_uses(fake_pachca):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:asyncio", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*the fake_pachca fixture needs pytest-asyncio installed*"])
