@@ -3,8 +3,14 @@ fixtures, run by pytest in pytest-asyncio's strict and auto modes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from pachca_async.bot import Dispatcher
+from pachca_async.pytest_plugin import BotFactory
+from pachca_async.testing import FakePachca
+from pachca_async.webhooks import MessageWebhookPayload
 from tests.readme import python_blocks
 
 BOT = """
@@ -26,8 +32,14 @@ async def echo(message: MessageWebhookPayload, pachca: PachcaClient) -> None:
 """
 
 USER_TESTS = """
+from typing import Any
+
 import pytest
 
+from pachca_async.bot import Dispatcher
+from pachca_async.pytest_plugin import BotFactory
+from pachca_async.testing import FakePachca
+from pachca_async.webhooks import MessageWebhookPayload
 from tests.readme import python_blocks
 
 from my_bot import dp
@@ -120,3 +132,32 @@ def test_without_pytest_asyncio_a_fixture_says_what_it_needs(
     result = pytester.runpytest_subprocess("-p", "no:asyncio", "-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*the fake_pachca fixture needs pytest-asyncio installed*"])
+
+
+# -- the fixtures in this suite, where the plugin is loaded too ----------------------------------
+
+
+async def test_an_error_a_bot_middleware_handles_does_not_fail_the_delivery(
+    pachca_bot: BotFactory, fake_pachca: FakePachca
+) -> None:
+    dp = Dispatcher()
+
+    @dp.middleware
+    async def apologise(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except LookupError:
+            await data["pachca"].messages.create_message(entity_id=event.chat_id, content="sorry")
+            return None
+
+    @dp.message()
+    async def broken(message: MessageWebhookPayload) -> None:
+        raise LookupError("the handler broke")
+
+    bot = await pachca_bot(dp)
+    assert await bot.send_message("hi", chat_id=198, user_id=7) == (200, "ok")
+    assert fake_pachca.calls_to("POST", "/messages") == [
+        {"message": {"entity_id": 198, "content": "sorry"}}
+    ]
+    await bot.close()
+    assert dp.middlewares == [apologise]  # the dispatcher is left as it was
