@@ -28,7 +28,6 @@ except ImportError as missing:  # pragma: no cover - only without the extra
         "pachca_async.otel needs OpenTelemetry: pip install 'pachca-async[otel]'"
     ) from missing
 
-from ._exceptions import PachcaError
 from ._middleware import Handler, Middleware
 from ._transport import Request, Response
 from ._version import __version__
@@ -54,7 +53,7 @@ def tracing(*, tracer_provider: trace.TracerProvider | None = None) -> Middlewar
         ) as span:
             try:
                 response = await call_next(request)
-            except PachcaError as error:
+            except Exception as error:  # a PachcaError, or a bug in a middleware or transport
                 _finish(span, request, error_type=type(error).__qualname__)
                 raise
             span.set_attribute("http.response.status_code", response.status)

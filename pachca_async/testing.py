@@ -19,8 +19,10 @@ async def test_announce() -> None:
         ]
 ```
 
-`MockTransport(handler)` needs no server at all: the handler gets each request and returns
-the response (see `json_response`).
+`LocalBot` serves a bot's dispatcher on 127.0.0.1 and has a `FakePachca` deliver signed
+webhooks to it (the pytest plugin's `pachca_bot` fixture makes one). `MockTransport(handler)`
+needs no server at all: the handler gets each request and returns the response (see
+`json_response` and `request_json`).
 
 Everything time-based in pachca-async (retry backoff, `Retry-After`, rate limits, timeouts)
 reads the event loop's clock and sleeps with `asyncio.sleep`. On a `VirtualClockLoop` those

@@ -14,9 +14,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import pachca_async
-from pachca_async import ConnectError, NotFoundError, PachcaClient
+from pachca_async import ConnectError, NotFoundError, PachcaClient, Request, Response
 from pachca_async.otel import tracing
-from pachca_async.testing import FakePachca, run_virtual
+from pachca_async.testing import FakePachca, MockTransport, run_virtual
 from tests.readme import python_blocks
 
 TOKEN = "secret-token-123"
@@ -159,3 +159,22 @@ def test_the_readme_setup_nests_each_attempt_under_the_call(
     for attempt in attempts:
         assert attempt.parent is not None
         assert attempt.parent.span_id == call.context.span_id
+
+
+async def test_an_error_outside_pachcas_is_named_too(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    def broken(request: Request) -> Response:
+        raise KeyError("a bug in a test double")
+
+    transport = MockTransport(broken)
+    middlewares = [tracing(tracer_provider=provider)]
+    async with PachcaClient(TOKEN, transport=transport, middlewares=middlewares) as pachca:
+        with pytest.raises(KeyError):
+            await pachca.messages.get_message(1)
+    [span] = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == "KeyError"
+    assert span.attributes["server.address"] == "api.pachca.com"
+    assert span.attributes["server.port"] == 443
+    assert span.status.status_code is trace.StatusCode.ERROR
