@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 import pachca_async
+from tests.readme import python_blocks
 from tests.scripted_server import ScriptedServer, chat, message, page, reaction, serve_in_thread
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -84,14 +85,6 @@ def test_readme_quick_start_runs(
     assert {r.headers["Authorization"] for r in server.requests} == {"Bearer TOKEN"}
 
 
-def ahead_examples() -> str:
-    """The Python block of the README's "Scheduled messages and bot tokens" section."""
-    section = README.read_text(encoding="utf-8").split("## Scheduled messages and bot tokens", 1)[1]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
-    assert found, "README.md has no Python example under 'Scheduled messages and bot tokens'"
-    return found.group(1)
-
-
 async def test_readme_draft_and_token_examples_run(
     server: ScriptedServer, pachca: pachca_async.PachcaClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -118,7 +111,8 @@ async def test_readme_draft_and_token_examples_run(
     server.json("GET", "/bots/7/tokens", page([token(1, None), token(2, "CI")], has_next=False))
     server.json("POST", "/bots/7/tokens/2/reissue", {"data": token(2, "CI", "fresh-value")})
     namespace: dict[str, Any] = {"__name__": "readme"}
-    exec(compile(ahead_examples(), str(README), "exec"), namespace)
+    [code] = python_blocks("## Scheduled messages and bot tokens")
+    exec(compile(code, str(README), "exec"), namespace)
 
     await namespace["schedule_weekly_report"](pachca)
     assert capsys.readouterr().out == "5 2026-12-07 09:00:00+00:00\n"

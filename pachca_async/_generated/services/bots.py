@@ -16,6 +16,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
@@ -388,6 +389,11 @@ class BotsService(Service):
     """Calls tagged "Bots" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> BotsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return BotsServiceWithRawResponse(self)
 
     @overload
     async def create_bot(
@@ -951,3 +957,30 @@ class BotsService(Service):
             UPDATE_BOT_TOKEN,
             {"id": id, "token_id": token_id, "name": name, "scopes": scopes, "body": body},
         )
+
+
+class BotsServiceWithRawResponse:
+    """`BotsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: BotsService) -> None:
+        raw = BotsService(service._raw_requester())
+        self.create_bot = raw_call(raw.create_bot)
+        self.create_bot_token = raw_call(raw.create_bot_token)
+        self.delete_bot = raw_call(raw.delete_bot)
+        self.delete_bot_avatar = raw_call(raw.delete_bot_avatar)
+        self.delete_bot_token = raw_call(raw.delete_bot_token)
+        self.delete_webhook_event = raw_call(raw.delete_webhook_event)
+        self.get_bot = raw_call(raw.get_bot)
+        self.get_bot_scopes = raw_call(raw.get_bot_scopes)
+        self.get_webhook_events = raw_page(raw.get_webhook_events)
+        self.list_bot_tokens = raw_page(raw.list_bot_tokens)
+        self.list_bots = raw_page(raw.list_bots)
+        self.list_company_bots = raw_page(raw.list_company_bots)
+        self.recreate_bot_token = raw_call(raw.recreate_bot_token)
+        self.reissue_bot_token = raw_call(raw.reissue_bot_token)
+        self.rotate_bot_client_secret = raw_call(raw.rotate_bot_client_secret)
+        self.self_recreate_bot_token = raw_call(raw.self_recreate_bot_token)
+        self.self_update_bot_webhook = raw_call(raw.self_update_bot_webhook)
+        self.update_bot = raw_call(raw.update_bot)
+        self.update_bot_avatar = raw_call(raw.update_bot_avatar)
+        self.update_bot_token = raw_call(raw.update_bot_token)

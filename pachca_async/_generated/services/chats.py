@@ -17,6 +17,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
@@ -241,6 +242,11 @@ class ChatsService(Service):
     """Calls tagged "Chats" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ChatsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ChatsServiceWithRawResponse(self)
 
     async def archive_chat(self, id: int) -> None:
         """Archive a chat.
@@ -562,3 +568,22 @@ class ChatsService(Service):
             body: The whole request as a `UpdateChatAvatarRequest`, instead of the keywords.
         """
         return await self._call(UPDATE_CHAT_AVATAR, {"id": id, "image": image, "body": body})
+
+
+class ChatsServiceWithRawResponse:
+    """`ChatsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ChatsService) -> None:
+        raw = ChatsService(service._raw_requester())
+        self.archive_chat = raw_call(raw.archive_chat)
+        self.create_chat = raw_call(raw.create_chat)
+        self.delete_chat_avatar = raw_call(raw.delete_chat_avatar)
+        self.download_export = raw_call(raw.download_export)
+        self.get_chat = raw_call(raw.get_chat)
+        self.list_chats = raw_page(raw.list_chats)
+        self.list_company_chats = raw_page(raw.list_company_chats)
+        self.mark_chat_unread = raw_call(raw.mark_chat_unread)
+        self.request_export = raw_call(raw.request_export)
+        self.unarchive_chat = raw_call(raw.unarchive_chat)
+        self.update_chat = raw_call(raw.update_chat)
+        self.update_chat_avatar = raw_call(raw.update_chat_avatar)

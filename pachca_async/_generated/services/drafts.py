@@ -16,6 +16,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -123,6 +124,11 @@ class DraftsService(Service):
     """Calls tagged "Drafts" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> DraftsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return DraftsServiceWithRawResponse(self)
 
     @overload
     async def create_draft(
@@ -280,3 +286,15 @@ class DraftsService(Service):
                 "body": body,
             },
         )
+
+
+class DraftsServiceWithRawResponse:
+    """`DraftsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: DraftsService) -> None:
+        raw = DraftsService(service._raw_requester())
+        self.create_draft = raw_call(raw.create_draft)
+        self.delete_draft = raw_call(raw.delete_draft)
+        self.get_draft = raw_call(raw.get_draft)
+        self.list_drafts = raw_page(raw.list_drafts)
+        self.update_draft = raw_call(raw.update_draft)

@@ -14,6 +14,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
+from pachca_async._raw import raw_call
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -83,6 +84,11 @@ class OAuthService(Service):
     """Calls tagged "OAuth" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> OAuthServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return OAuthServiceWithRawResponse(self)
 
     @overload
     async def exchange_token(
@@ -193,3 +199,13 @@ class OAuthService(Service):
                 "body": body,
             },
         )
+
+
+class OAuthServiceWithRawResponse:
+    """`OAuthService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: OAuthService) -> None:
+        raw = OAuthService(service._raw_requester())
+        self.exchange_token = raw_call(raw.exchange_token)
+        self.get_token_info = raw_call(raw.get_token_info)
+        self.revoke_token = raw_call(raw.revoke_token)
