@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 B = TypeVar("B")
+_Option = TypeVar("_Option", ViewBlockSelectableOption, ViewBlockCheckboxOption)
 
 TRIGGER_LIFETIME = 3.0
 """Seconds a button click's `trigger_id` can open a form."""
@@ -173,6 +174,19 @@ def _options(items: Sequence[OptionLike]) -> list[Option]:
     return [Option(item, item) if isinstance(item, str) else item for item in items]
 
 
+def _checkable(options: Sequence[OptionLike], make: Callable[..., _Option]) -> list[_Option]:
+    """Radio and checkbox options: both say `checked` where a select option says `selected`."""
+    return [
+        make(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            checked=o.selected or UNSET,
+        )
+        for o in _options(options)
+    ]
+
+
 def select(
     name: str,
     label: str,
@@ -203,15 +217,7 @@ def radio(
     hint: str | None = None,
 ) -> ViewBlockRadio:
     """Radio buttons: at most 10 options, at most one selected."""
-    choices = [
-        ViewBlockSelectableOption(
-            text=o.text,
-            value=o.value,
-            description=_given(o.description),
-            checked=o.selected or UNSET,
-        )
-        for o in _options(options)
-    ]
+    choices = _checkable(options, ViewBlockSelectableOption)
     return _field(ViewBlockRadio, name, label, required, hint, options=choices)
 
 
@@ -224,15 +230,7 @@ def checkbox(
     hint: str | None = None,
 ) -> ViewBlockCheckbox:
     """Checkboxes: at most 10; the submission carries the list of checked values."""
-    choices = [
-        ViewBlockCheckboxOption(
-            text=o.text,
-            value=o.value,
-            description=_given(o.description),
-            checked=o.selected or UNSET,
-        )
-        for o in _options(options)
-    ]
+    choices = _checkable(options, ViewBlockCheckboxOption)
     return _field(ViewBlockCheckbox, name, label, required, hint, options=choices)
 
 
