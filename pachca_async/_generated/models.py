@@ -2662,11 +2662,10 @@ class DraftRepetition:
     """How often a scheduled message is sent again."""
 
     days: list[int] | Unset = UNSET
-    """Days the message goes out on: weekdays for a weekly schedule, days of the month for monthly
-    ones."""
+    """Days within the interval the message goes out on."""
 
     nth_day: int | Unset = UNSET
-    """Which occurrence of the weekday in the month (1 for the first), for monthly schedules."""
+    """Which occurrence within the interval the message goes out on."""
 
 
 @define(kw_only=True)
@@ -2677,11 +2676,10 @@ class DraftRepetitionRequest:
     """How often a scheduled message is sent again."""
 
     days: list[int] | Unset = UNSET
-    """Days the message goes out on: weekdays for a weekly schedule, days of the month for monthly
-    ones."""
+    """Days within the interval the message goes out on."""
 
     nth_day: int | Unset = UNSET
-    """Which occurrence of the weekday in the month (1 for the first), for monthly schedules."""
+    """Which occurrence within the interval the message goes out on."""
 
 
 @define(kw_only=True)
@@ -2963,7 +2961,7 @@ class MarkChatUnreadRequest:
     """Body for marking a chat unread."""
 
     message_id: int | Unset = UNSET
-    """The first message to show as unread; the latest message when left out."""
+    """The message to mark the chat unread from."""
 
 
 @define(kw_only=True)

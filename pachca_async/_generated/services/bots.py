@@ -535,8 +535,8 @@ class BotsService(Service):
     ) -> BotAccessToken:
         """Issue a bot token.
 
-        Creates one more access token for the bot, with a name and its own scopes. The full token
-        value is in this answer only.
+        Creates one more access token for the bot, with a name and its own scopes. Store the token
+        from this answer right away.
 
 
         Args:
@@ -661,7 +661,7 @@ class BotsService(Service):
     ) -> Paginator[BotAccessToken, PaginationMeta]:
         """List bot tokens.
 
-        Returns the access tokens issued for the bot, page by page; token values are masked.
+        Returns the access tokens issued for the bot, page by page.
 
 
         Args:
@@ -755,8 +755,8 @@ class BotsService(Service):
     async def reissue_bot_token(self, id: int, token_id: int) -> BotAccessToken:
         """Reissue a bot token.
 
-        Replaces the value of one of the bot's access tokens, keeping its name and scopes. The old
-        value stops working at once; the new one is in this answer only.
+        Replaces the value of one of the bot's access tokens, keeping its name and scopes; the old
+        value stops working. Store the new one from this answer right away.
 
 
         Args:
@@ -769,7 +769,7 @@ class BotsService(Service):
         """Rotate the bot's OAuth client secret.
 
         Issues a new client secret for the bot's OAuth client; the old one stops working. The new
-        secret is in `client_secret` of this answer only.
+        secret comes in `client_secret` of this answer.
 
 
         Args:

@@ -443,14 +443,13 @@ class ChatsService(Service):
     ) -> None:
         """Mark a chat unread.
 
-        Marks the chat as unread for you, from the given message on or, without one, from the latest
-        message.
+        Marks the chat as unread for you; `message_id` names the message to mark it unread from.
 
         Requires the `chats:mark_unread` scope.
 
         Args:
             id: Chat ID.
-            message_id: The first message to show as unread; the latest message when left out.
+            message_id: The message to mark the chat unread from.
             body: The whole request as a `MarkChatUnreadRequest`, instead of the keywords.
         """
         return await self._call(
