@@ -119,8 +119,8 @@ class OAuthService(Service):
         """Exchange an authorization code for a token.
 
         Final step of the OAuth authorization-code flow: trades the `code` your redirect URI got for
-        an access token and a refresh token. Sent form-encoded and without a bearer token; the
-        client authenticates with `client_id` and `client_secret`, or with `code_verifier` (PKCE).
+        an access token and a refresh token. The client proves itself with `client_id` and
+        `client_secret`, or with `code_verifier` (PKCE), not with a bearer token.
 
         Sent without the token.
 
