@@ -32,6 +32,8 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._retry_after import sane_retry_after
+
 Headers = CIMultiDictProxy[str] | CIMultiDict[str] | Mapping[str, str]
 
 _SCOPE = re.compile(r"\b[a-z_]+(?::[a-z_]+)+\b")
@@ -124,7 +126,7 @@ class RateLimitError(APIStatusError):
 
     def __init__(self, message: str, *, retry_after: float | None = None, **details: Any) -> None:
         super().__init__(message, **details)
-        self.retry_after = retry_after
+        self.retry_after = sane_retry_after(retry_after)
 
 
 class ServerError(APIStatusError):

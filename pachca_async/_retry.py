@@ -14,7 +14,6 @@ loop's clock. The rules:
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -47,24 +46,6 @@ class RetryEvent:
 
 
 RetryHook = Callable[[RetryEvent], Awaitable[None] | None]
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a `Retry-After` value (delta-seconds or an HTTP date), if valid."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - now
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 @attrs.frozen

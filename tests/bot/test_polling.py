@@ -8,12 +8,14 @@ import asyncio
 import datetime
 import itertools
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from pachca_async import AuthenticationError, PachcaClient
+from pachca_async._retry_after import MAX_RETRY_AFTER
 from pachca_async.bot import Dispatcher, EventPoller, Watermark
 from pachca_async.forms import FormErrors, Trigger
 from pachca_async.testing import FakePachca, run_virtual
@@ -181,6 +183,24 @@ def test_failed_reads_are_retried_paced_and_honour_retry_after(
     gaps = [round(b - a, 1) for a, b in itertools.pairwise(times[:4])]
     assert gaps == [1.0, 3.0, 4.0]  # backoff 1, Retry-After 3 (over backoff 2), backoff 4
     assert caplog.text.count("reading the event history failed") == 3
+
+
+def test_an_endless_retry_after_delays_polling_by_a_day_at_most(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> list[float]:
+        fake.history = history("survivor")
+        fake.fail("GET", HISTORY, 429, retry_after=math.inf)
+        with caplog.at_level(logging.WARNING, "pachca_async.bot"):
+            await poll_for(recording(seen), pachca, MAX_RETRY_AFTER + 5)
+        return history_reads(fake)
+
+    first, second, *_ = with_api(scenario)
+    assert second - first == pytest.approx(MAX_RETRY_AFTER)
+    assert seen == ["survivor"]
+    assert "again in 86400.0 s" in caplog.text
 
 
 def test_an_invalid_token_stops_polling() -> None:

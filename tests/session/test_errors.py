@@ -31,6 +31,7 @@ from pachca_async import (
     ServerError,
     ValidationError,
 )
+from pachca_async._retry_after import MAX_RETRY_AFTER
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
 from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
 from tests.session.conftest import NO_RETRIES, virtual_clock
@@ -222,7 +223,18 @@ async def test_rate_limit_error_reads_http_date(server: ScriptedServer) -> None:
     assert caught.value.retry_after == 30.0
 
 
-@pytest.mark.parametrize(("header", "expected"), [("soon", None), ("-3", 0.0), ("nan", None)])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("soon", None),
+        ("-3", 0.0),
+        ("nan", None),
+        ("inf", MAX_RETRY_AFTER),
+        ("1e999", MAX_RETRY_AFTER),
+        ("1e300", MAX_RETRY_AFTER),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),
+    ],
+)
 async def test_unusable_retry_after_is_not_trusted(
     server: ScriptedServer, pachca: PachcaClient, header: str, expected: float | None
 ) -> None:
@@ -405,3 +417,9 @@ async def test_transport_failures_map_to_typed_errors(
 def server_body(document: Any) -> bytes:
     """The bytes `ScriptedServer` sends for `document`."""
     return Reply(json=document).response().body  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), -1.0, float("nan"), 1e300])
+def test_a_rate_limit_error_built_by_hand_is_bounded_too(seconds: float) -> None:
+    error = RateLimitError("429", retry_after=seconds, status=429, headers={})
+    assert error.retry_after is None or 0.0 <= error.retry_after <= MAX_RETRY_AFTER
