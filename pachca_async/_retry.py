@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from ._config import at_least, check
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -52,16 +53,14 @@ RetryHook = Callable[[RetryEvent], Awaitable[None] | None]
 class RetryPolicy:
     """How failed requests are repeated. The defaults suit Pachca's documented behaviour."""
 
-    max_retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    max_retries: int = 3
     """Retries after the first attempt."""
-    backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    backoff: float = 0.5
     """The first backoff in seconds; it doubles with every retry."""
-    max_backoff: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    jitter: float = attrs.field(
-        default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
-    )
+    max_backoff: float = 8.0
+    jitter: float = 0.5
     """Backoffs vary by up to this fraction either way; a `Retry-After` wait only grows."""
-    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    max_retry_after: float = 60.0
     """A 429 asking to wait longer than this raises `RateLimitError` at once."""
     deadline: float | None = 120.0
     """No retry starts later than this many seconds after the first attempt."""
@@ -71,6 +70,13 @@ class RetryPolicy:
     random: Callable[[], float] = random.random
     wall_clock: Callable[[], float] = time.time
     """Only used to turn an HTTP-date `Retry-After` into seconds."""
+
+    def __attrs_post_init__(self) -> None:
+        check(self, "max_retries", lambda v: isinstance(v, int) and at_least(0)(v), "0 or more")
+        for name in ("backoff", "max_backoff", "max_retry_after"):
+            check(self, name, at_least(0), "a number, 0 or more")
+        check(self, "jitter", lambda v: at_least(0)(v) and v <= 1, "a number from 0 to 1")
+        check(self, "deadline", lambda v: v is None or at_least(0)(v), "0 or more, or None")
 
     def delay(self, error: PachcaError, *, method: str, attempt: int) -> float | None:
         """Seconds to wait before retrying after `error` on `attempt` (1-based); None: give up."""
