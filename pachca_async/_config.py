@@ -12,6 +12,7 @@ from ._exceptions import InvalidRequestError
 
 DEFAULT_BASE_URL = "https://api.pachca.com/api/shared/v1"
 TOKEN_ENV = "PACHCA_TOKEN"
+BASE_URL_ENV = "PACHCA_BASE_URL"
 _CONNECT = 10.0
 
 
