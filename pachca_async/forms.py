@@ -294,7 +294,6 @@ def _blocks(blocks: Iterable[ViewBlockUnion]) -> tuple[ViewBlockUnion, ...]:
     return tuple(blocks)
 
 
-
 @attrs.frozen
 class Form:
     """A modal view: a title (at most 24 characters) and at most 100 blocks.
