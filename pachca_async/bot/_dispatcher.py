@@ -13,7 +13,7 @@ the first handler, in registration order (the router's own, then its sub-routers
 filters all pass. Handlers receive the typed payload first, then by parameter name anything
 from the context: `pachca` (the client), `update` (the `Update` envelope), `trigger` (button
 clicks), `command` / `match` (from filters), the dispatcher's own data, and whatever
-middlewares add.
+middlewares add (declared with a default). A name nothing provides fails at registration.
 
 Middlewares are `async def mw(handler, event, data)` and call `await handler(event, data)`:
 `dp.middleware(mw)` wraps every update before routing; `router.<observer>.middleware(mw)`
