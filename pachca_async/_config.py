@@ -13,6 +13,8 @@ from ._exceptions import InvalidRequestError
 DEFAULT_BASE_URL = "https://api.pachca.com/api/shared/v1"
 TOKEN_ENV = "PACHCA_TOKEN"
 BASE_URL_ENV = "PACHCA_BASE_URL"
+REQUEST_ID_HEADER = "X-Request-Id"
+"""The header in which Pachca names each request it answers."""
 _CONNECT = 10.0
 
 

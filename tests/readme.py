@@ -21,6 +21,17 @@ _HEADING = re.compile(r"^#{2,3} (.+)$", re.M)
 _PYTHON = re.compile(r"^```python\n(.*?)^```$", re.M | re.S)
 
 
+def python_blocks(heading: str) -> list[str]:
+    """The ```python blocks under `heading` (a line such as "## Tracing"), up to the next
+    heading of the same level or above."""
+    text = README.read_text(encoding="utf-8")
+    level = heading.split(" ", 1)[0]
+    _, found, rest = text.partition(f"\n{heading}\n")
+    assert found, f"README.md has no section {heading!r}"
+    section = re.split(rf"\n#{{1,{len(level)}}} ", rest, maxsplit=1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
 def modules(readme: Path = README) -> dict[str, str]:
     """Module name → source, for each section with Python code."""
     parts = _HEADING.split(readme.read_text(encoding="utf-8"))
