@@ -29,6 +29,7 @@ from ._exceptions import (
     PachcaError,
     RateLimitError,
 )
+from ._retry_after import parse_retry_after as parse_retry_after  # its old home, still valid
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
