@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from pachca_async import InvalidRequestError
 from pachca_async.bot import Dispatcher
 from pachca_async.pytest_plugin import BotFactory
-from pachca_async.testing import FakePachca
+from pachca_async.testing import FakePachca, LocalBot
 from pachca_async.webhooks import MessageWebhookPayload
 from tests.readme import modules, python_blocks
 
@@ -160,3 +161,10 @@ async def test_an_error_a_bot_middleware_handles_does_not_fail_the_delivery(
     ]
     await bot.close()
     assert dp.middlewares == [apologise]  # the dispatcher is left as it was
+
+
+async def test_a_local_bot_not_started_says_so() -> None:
+    async with FakePachca() as api, api.client() as pachca:
+        bot = LocalBot(Dispatcher(), api, pachca)
+        with pytest.raises(InvalidRequestError, match="start the LocalBot"):
+            await bot.deliver({"type": "message"})
