@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from .._config import at_least, check_value
 from .._exceptions import (
     APIConnectionError,
     AuthenticationError,
@@ -172,6 +173,8 @@ class EventPoller:
     ) -> None:
         if not 1 <= page_size <= 50:
             raise InvalidRequestError(f"page_size must be 1..50, got {page_size}")
+        check_value("interval", interval, at_least(0), "a number, 0 or more")
+        check_value("max_backoff", max_backoff, at_least(0), "a number, 0 or more")
         self._pachca = pachca
         self._reader = pachca.with_options(max_retries=0)  # retries here, so each is paced
         self.interval = interval

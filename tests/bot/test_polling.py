@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from pachca_async import AuthenticationError, Handler, PachcaClient, Request, Response
+from pachca_async import (
+    AuthenticationError,
+    Handler,
+    InvalidRequestError,
+    PachcaClient,
+    Request,
+    Response,
+)
 from pachca_async._retry_after import MAX_RETRY_AFTER
 from pachca_async.bot import Dispatcher, EventPoller, Watermark
 from pachca_async.forms import FormErrors, Trigger
@@ -280,9 +287,12 @@ def test_form_errors_cannot_be_answered_from_polling(caplog: pytest.LogCaptureFi
     assert "FormErrors cannot reach the user from polling" in caplog.text
 
 
-def test_poller_arguments_are_checked() -> None:
-    with pytest.raises(ValueError, match="page_size"):
-        EventPoller(PachcaClient("t"), page_size=51)
+@pytest.mark.parametrize(
+    ("option", "value"), [("page_size", 51), ("interval", -1), ("max_backoff", float("nan"))]
+)
+def test_poller_arguments_are_checked(option: str, value: float) -> None:
+    with pytest.raises(InvalidRequestError, match=option):
+        EventPoller(PachcaClient("t"), **{option: value})
 
 
 def test_an_entry_recorded_late_but_close_to_the_watermark_is_still_handled() -> None:
