@@ -118,3 +118,20 @@ def test_the_list_is_read_whole() -> None:
     assert len(listed) == 100
     assert len({op["sdk_method"] for op in listed}) == 100
     assert sum(not op["in_pachca_async"] for op in listed) == 23
+
+
+def test_an_argument_the_method_lacks_is_found() -> None:
+    """The check above is not vacuous: an envelope's fields count, a missing keyword is named."""
+    usage = (
+        'request = R(draft=D(content="x", schedule=S()), extra=1)\n'
+        "response = await client.drafts.create_draft(id=3, request=request)"
+    )
+
+    async def method(id: int, *, content: str, schedule: object) -> None: ...
+
+    assert official_arguments(usage) == {
+        "id": set(),
+        "draft": {"content", "schedule"},
+        "extra": set(),
+    }
+    assert not_taken(method, official_arguments(usage)) == ["extra"]
