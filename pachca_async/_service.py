@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ._files import Progress
 from ._operation import Operation
 from ._pagination import Page, Paginator
+from ._transport import Sink
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -24,6 +28,15 @@ class Requester(Protocol):
         *,
         max_items: int | None = None,
     ) -> Paginator[T, M]: ...
+
+    def _download(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> Awaitable[bytes | Path | None]: ...
 
 
 class Service:
@@ -50,3 +63,13 @@ class Service:
         max_items: int | None = None,
     ) -> Paginator[T, M]:
         return self._requester._paginate(operation, arguments, max_items=max_items)
+
+    def _download(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> Awaitable[bytes | Path | None]:
+        return self._requester._download(operation, arguments, to=to, progress=progress)
