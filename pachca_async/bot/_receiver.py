@@ -44,7 +44,7 @@ from .._exceptions import InvalidRequestError
 from ..forms import FormAnswer, FormErrors
 from ..webhooks import (
     DEFAULT_TOLERANCE,
-    ExportReadyPayload,
+    ExportWebhookPayload,
     Failure,
     Update,
     ViewSubmitWebhookPayload,
@@ -256,7 +256,7 @@ class WebhookReceiver:
             update = parse_update(body)
         except WebhookVerificationError as error:
             return web.Response(status=400, text=str(error))
-        if not isinstance(update.payload, ExportReadyPayload):
+        if not isinstance(update.payload, ExportWebhookPayload):
             logger.warning("rejected a %s/%s event on the export route", update.type, update.event)
             return web.Response(status=400, text="only export/ready events are accepted here")
         return await self._accept(update)
