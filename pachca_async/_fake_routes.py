@@ -8,6 +8,7 @@ The state lives on the `FakePachca` (its public dicts); these are only its route
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,8 @@ class Routes:
         router.add_get("/files/{id}", self.download_file)
         router.add_get("/storage/{key:.+}", self.stored_object)
         router.add_post("/messages/{id}/thread", self.create_thread)
+        router.add_post("/threads", self.create_standalone_thread)
+        router.add_get("/threads", self.list_threads)
         router.add_get("/threads/{id}", self.get_thread)
         router.add_post("/messages/{id}/pin", self.pin)
         router.add_delete("/messages/{id}/pin", self.unpin)
@@ -115,18 +118,45 @@ class Routes:
         existing = message.get("thread")
         if existing is not None:
             return data(self.api.threads[existing["id"]], status=201)
-        chat = self.api.add_chat(f"thread of message {message['id']}")
+        thread = self._new_thread(message)
+        message["thread"] = {"id": thread["id"], "chat_id": thread["chat_id"]}
+        return data(thread, status=201)
+
+    async def create_standalone_thread(self, request: web.Request) -> web.Response:
+        return data(self._new_thread(None), status=201)
+
+    def _new_thread(self, message: JSON | None) -> JSON:
+        """A thread (with a chat of its own) of `message`, or standalone."""
+        about = f"message {message['id']}" if message else "nothing"
+        chat = self.api.add_chat(f"thread of {about}")
         thread_id = self.api._new_id("thread", self.api.threads, None)
         thread = {
             "id": thread_id,
             "chat_id": chat["id"],
-            "message_id": message["id"],
-            "message_chat_id": message["chat_id"],
+            "message_id": message["id"] if message else None,
+            "message_chat_id": message["chat_id"] if message else None,
             "updated_at": self.api._now(),
         }
         self.api.threads[thread_id] = thread
-        message["thread"] = {"id": thread_id, "chat_id": chat["id"]}
-        return data(thread, status=201)
+        return thread
+
+    async def list_threads(self, request: web.Request) -> web.Response:
+        """Threads, the latest message first, within `last_message_at_after`/`_before`."""
+        last = {
+            t["id"]: _moment(self.api.chats[t["chat_id"]]["last_message_at"], "last_message_at")
+            for t in self.api.threads.values()
+        }
+        after, before = (
+            request.query.get(f"last_message_at_{edge}") for edge in ("after", "before")
+        )
+        chosen = [
+            t
+            for t in self.api.threads.values()
+            if (after is None or _moment(after, "last_message_at_after") <= last[t["id"]])
+            and (before is None or last[t["id"]] <= _moment(before, "last_message_at_before"))
+        ]
+        latest = lambda t: (self.api.chats[t["chat_id"]]["last_message_at"], t["id"])  # noqa: E731
+        return page(request, chosen, latest, descending=True)
 
     async def get_thread(self, request: web.Request) -> web.Response:
         thread_id = number(request.match_info["id"], "id")
@@ -259,6 +289,13 @@ class Routes:
             found = [m for m in found if m["chat_id"] in chats]
         key = lambda m: (m["created_at"], m["id"])  # noqa: E731
         return search_page(request, found, key, descending_order(request))
+
+
+def _moment(text: str, name: str) -> datetime.datetime:
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise Refusal(400, name, f"{name} is not an ISO-8601 time", "invalid", text) from None
 
 
 def _draft_kind(draft: Mapping[str, Any]) -> str:

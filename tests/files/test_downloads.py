@@ -208,7 +208,12 @@ async def test_a_storage_refusal_leaves_the_target_alone(
 async def test_refusals_of_the_api_are_its_typed_errors(
     server: FakeServer, pachca: PachcaClient
 ) -> None:
-    denied = {"key": "id", "value": 3560, "message": "denied", "code": "confidential_download_denied"}
+    denied = {
+        "key": "id",
+        "value": 3560,
+        "message": "denied",
+        "code": "confidential_download_denied",
+    }
     server.on("GET", "/files/3560", answer(403, {"errors": [denied]}))
     server.on("GET", "/files/404", answer(404, {"errors": []}))
     with pytest.raises(PermissionDeniedError) as caught:
