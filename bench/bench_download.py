@@ -78,12 +78,11 @@ async def _sdk(path: Path, base_url: str) -> None:
 
 async def _raw(path: Path, base_url: str) -> None:
     """What a careful hand-written download does: follow the link, write chunk by chunk."""
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{base_url}/files/1") as answer:
-            answer.raise_for_status()
-            with path.open("wb") as handle:
-                async for chunk in answer.content.iter_chunked(256 * 1024):
-                    handle.write(chunk)
+    async with aiohttp.ClientSession() as session, session.get(f"{base_url}/files/1") as answer:
+        answer.raise_for_status()
+        with path.open("wb") as handle:
+            async for chunk in answer.content.iter_chunked(256 * 1024):
+                handle.write(chunk)
 
 
 def measure(kind: str, path: Path, base_url: str, result: Connection) -> None:
@@ -150,7 +149,7 @@ def _report(size: int, results: dict[str, list[tuple[float, float, int]]], token
         ("files.download_file throughput", f"{speed['sdk']:.0f} MiB/s", ""),
         ("raw aiohttp throughput", f"{speed['raw']:.0f} MiB/s", ""),
         ("download_file / raw", f"{speed['sdk'] / speed['raw']:.0%}", ""),
-        ("download_file peak RSS growth", f"{growth:.1f} MiB", f"target <= {RSS_LIMIT_MIB:.0f} MiB"),
+        ("download_file peak RSS growth", f"{growth:.1f} MiB", f"target <= {RSS_LIMIT_MIB:.0f}"),
         ("raw aiohttp peak RSS growth", f"{max(run[1] for run in results['raw']):.1f} MiB", ""),
         ("tokens reaching the storage", str(tokens), "target 0 (raw aiohttp sends none either)"),
         ("every file complete", "yes" if complete else "NO", ""),

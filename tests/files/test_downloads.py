@@ -1,4 +1,4 @@
-"""`files.download_file`: a binary result, streamed, with the storage redirect followed tokenless."""
+"""`files.download_file`: a binary result, streamed; the storage redirect followed tokenless."""
 
 from __future__ import annotations
 
