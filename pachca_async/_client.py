@@ -24,6 +24,7 @@ from ._middleware import Handler, Middleware, chain, log_requests, retry_request
 from ._operation import Operation
 from ._pagination import Page, Paginator
 from ._ratelimit import RateLimiter, RateLimits
+from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, Unset
@@ -180,6 +181,14 @@ class PachcaClient(Services):
         request = self._build(operation, arguments)
         return self._decode(request, await self._handler(request))  # type: ignore[no-any-return]
 
+    async def _execute_raw(
+        self, operation: Operation[T], arguments: dict[str, Any]
+    ) -> RawResponse[T]:
+        request = self._build(operation, arguments)
+        response = await self._handler(request)
+        result = self._decode(request, response)
+        return RawResponse(response.status, response.headers, result, operation.name, response.body)
+
     def _build(self, operation: Operation[Any], arguments: dict[str, Any]) -> Request:
         return build_request(operation, arguments, self._target, self._timeout)
 
@@ -193,16 +202,30 @@ class PachcaClient(Services):
             self._limiter.observe(request, result)  # where messages live, to key their edits
         return result
 
-    def _download(
+    async def _download(
         self,
         operation: Operation[Any],
         arguments: dict[str, Any],
         *,
         to: str | os.PathLike[str] | Sink | None,
         progress: Progress | None,
-    ) -> Awaitable[bytes | Path | None]:
+    ) -> bytes | Path | None:
         """A binary result, streamed (`files.download_file`); see `_downloads`."""
-        return download(self, operation, arguments, to=to, progress=progress)
+        result, _ = await download(self, operation, arguments, to=to, progress=progress)
+        return result
+
+    async def _download_raw(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> RawResponse[Any]:
+        """`_download`, with the answer the file came in (the bytes as `content` if returned)."""
+        result, response = await download(self, operation, arguments, to=to, progress=progress)
+        content = result if isinstance(result, bytes) else b""
+        return RawResponse(response.status, response.headers, result, operation.name, content)
 
     def _paginate(
         self,

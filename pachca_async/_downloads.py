@@ -42,30 +42,33 @@ async def download(
     *,
     to: str | os.PathLike[str] | Sink | None,
     progress: Progress | None,
-) -> bytes | Path | None:
-    """Run `operation` and put the file it answers with where `to` says; see the module doc."""
+) -> tuple[bytes | Path | None, Response]:
+    """Run `operation` and put the file it answers with where `to` says; see the module doc.
+
+    Returns what the call returns (the bytes, the path, or `None` for a `Sink`) and the answer
+    the file came in (its body empty: the bytes went to the sink).
+    """
     if to is None:
         memory = MemorySink(progress)
-        await fetch(client, operation, arguments, memory)
-        return bytes(memory.buffer)
+        response = await fetch(client, operation, arguments, memory)
+        return bytes(memory.buffer), response
     if isinstance(to, str | os.PathLike):
         target = Path(to)
         with FileSink(target, progress) as sink:
-            await fetch(client, operation, arguments, sink)
+            response = await fetch(client, operation, arguments, sink)
             await sink.commit()
-        return target
+        return target, response
     if not (callable(getattr(to, "start", None)) and callable(getattr(to, "write", None))):
         raise InvalidRequestError(
             f"{operation.name}: `to` must be a path or a Sink (async start(size) and "
             f"write(chunk)), got {type(to).__name__}"
         )
-    await fetch(client, operation, arguments, ForwardSink(to, progress))
-    return None
+    return None, await fetch(client, operation, arguments, ForwardSink(to, progress))
 
 
 async def fetch(
     client: Client, operation: Operation[Any], arguments: dict[str, Any], sink: Sink
-) -> None:
+) -> Response:
     """Pour the file `operation` answers with into `sink`, following a storage redirect."""
     what = _describe(operation, arguments)
     refreshed = False
@@ -76,13 +79,13 @@ async def fetch(
         )
         response = await client._send(request)
         if succeeded(response):
-            return
+            return response
         location = response.headers.get("Location")
         if response.status not in REDIRECTS or not location:
             raise status_error(request, response, now=time.time())
         response = await _from_storage(client, operation, request.url, location, sink, what)
         if succeeded(response):
-            return
+            return response
         if response.status != 403 or refreshed:
             raise storage_error(response, DownloadError, f"the download of {what}")
         refreshed = True  # the link expired on the way: a fresh one from Pachca, and once more

@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from ._client import PachcaClient
+from ._config import REQUEST_ID_HEADER
 from ._fake_http import (
     JSON,
     Call,
@@ -390,6 +391,7 @@ class FakePachca:
             response = Refusal(
                 404, "path", f"FakePachca does not serve {request.method} {request.path}"
             ).response()
+        response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))  # as Pachca does
         call = Call(
             request.method, request.path, request.query, request.headers, body,
             response.status, arrived,

@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 from ._files import Progress
 from ._operation import Operation
 from ._pagination import Page, Paginator
+from ._raw import RawRequester, RawResponse
 from ._transport import Sink
 
 T = TypeVar("T")
@@ -20,6 +21,10 @@ class Requester(Protocol):
     """What executes operations: `PachcaClient`, or a test double."""
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T: ...
+
+    async def _execute_raw(
+        self, operation: Operation[T], arguments: dict[str, Any]
+    ) -> RawResponse[T]: ...
 
     def _paginate(
         self,
@@ -37,6 +42,15 @@ class Requester(Protocol):
         to: str | os.PathLike[str] | Sink | None,
         progress: Progress | None,
     ) -> Awaitable[bytes | Path | None]: ...
+
+    async def _download_raw(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> RawResponse[Any]: ...
 
 
 class Service:
@@ -73,3 +87,7 @@ class Service:
         progress: Progress | None,
     ) -> Awaitable[bytes | Path | None]:
         return self._requester._download(operation, arguments, to=to, progress=progress)
+
+    def _raw_requester(self) -> Requester:
+        """What this service's `with_raw_response` twin is bound to."""
+        return RawRequester.around(self._requester)

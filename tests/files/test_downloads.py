@@ -250,3 +250,16 @@ async def test_a_bad_target_fails_before_any_request(
     with pytest.raises(InvalidRequestError, match="it is a folder"):
         await pachca.files.download_file(3560, to=tmp_path)
     assert server.seen == []
+
+
+async def test_a_raw_download_has_the_answer_the_file_came_in(
+    tmp_path: Path, server: FakeServer, storage: FakeServer, pachca: PachcaClient
+) -> None:
+    server.on("GET", "/files/3560", _redirect(storage))
+    storage.on("GET", STORED, _file())
+    raw = await pachca.files.with_raw_response.download_file(3560)
+    assert (raw.status, raw.data, raw.content) == (200, CONTENT, CONTENT)
+    assert raw.headers["Content-Disposition"] == 'attachment; filename="report.pdf"'
+    assert raw.operation == "files.download_file"
+    saved = await pachca.files.with_raw_response.download_file(3560, to=tmp_path / "r.pdf")
+    assert (saved.data, saved.content) == (tmp_path / "r.pdf", b"")
