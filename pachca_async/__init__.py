@@ -46,7 +46,7 @@ from ._ratelimit import (
 )
 from ._raw import RawResponse
 from ._retry import RetryEvent, RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, InputFile, Unset
 from ._version import __version__
 
@@ -88,6 +88,7 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
+    "Sink",
     "StorageError",
     "Timeout",
     "Transport",

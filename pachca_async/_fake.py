@@ -68,6 +68,17 @@ def stamp(moment: datetime.datetime) -> str:
     return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _verdict(status: int, text: str) -> JSON | None:
+    """How a bot's HTTP answer to a form submission left the form, as Pachca reads it."""
+    if status == 200:
+        return {"via": "webhook", "errors": None}
+    try:
+        errors = json.loads(text)["errors"] if status == 400 else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return {"via": "webhook", "errors": errors} if isinstance(errors, dict) else None
+
+
 def _utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
@@ -344,9 +355,8 @@ class FakePachca:
             status, text = answer.status, await answer.text()
         submit_id = payload.get("submit_id") if isinstance(payload, Mapping) else None
         submission = self.submissions.get(str(submit_id))
-        if submission is not None and submission["answer"] is None and status in (200, 400):
-            errors = json.loads(text)["errors"] if status == 400 else None
-            submission["answer"] = {"via": "webhook", "errors": errors}
+        if submission is not None and submission["answer"] is None:
+            submission["answer"] = _verdict(status, text)
         return status, text
 
     # -- serving -------------------------------------------------------------------------------
