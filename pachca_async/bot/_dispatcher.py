@@ -12,8 +12,8 @@ Each kind of event has an observer (`dp.message`, `dp.button_click`, ...). An ev
 the first handler, in registration order (the router's own, then its sub-routers'), whose
 filters all pass. Handlers receive the typed payload first, then by parameter name anything
 from the context: `pachca` (the client), `update` (the `Update` envelope), `trigger` (button
-clicks), `command` / `match` (from filters), the dispatcher's own data, and whatever
-middlewares add.
+clicks), `answer` (form submissions), `command` / `match` (from filters), the dispatcher's
+own data, and whatever middlewares add.
 
 Middlewares are `async def mw(handler, event, data)` and call `await handler(event, data)`:
 `dp.middleware(mw)` wraps every update before routing; `router.<observer>.middleware(mw)`
