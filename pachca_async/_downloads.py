@@ -11,6 +11,7 @@ for again once; any other refusal of the storage raises `DownloadError`.
 from __future__ import annotations
 
 import asyncio
+import enum
 import os
 import tempfile
 import time
@@ -116,7 +117,11 @@ async def _from_storage(
 
 def _describe(operation: Operation[Any], arguments: dict[str, Any]) -> str:
     """`files.download_file(id=3560)`: the call, for error messages."""
-    given = ", ".join(f"{k}={v!r}" for k, v in arguments.items() if v is not UNSET)
+    given = ", ".join(
+        f"{k}={v.value if isinstance(v, enum.Enum) else v!r}"
+        for k, v in arguments.items()
+        if v is not UNSET
+    )
     return f"{operation.name}({given})"
 
 
