@@ -82,9 +82,9 @@ class Routes:
             raise Refusal(404, "view_id", f"no submission of view {view_id}", "view_not_found")
         late = asyncio.get_running_loop().time() - submission["submitted_at"] > ANSWER_LIFETIME
         if late or submission["answer"] is not None:
-            reason = "answered already" if not late else "too late to answer"
-            raise Refusal(422, "submit_id", f"submission {fields['submit_id']}: {reason}",
-                          "submit_expired", fields["submit_id"])  # fmt: skip
+            reason = "too late to answer" if late else "answered already"
+            message = f"submission {fields['submit_id']}: {reason}"
+            raise Refusal(422, "submit_id", message, "submit_expired", fields["submit_id"])
         submission["answer"] = {"via": "api", "errors": errors}
         return web.json_response({"success": True})
 
