@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import attrs
@@ -299,6 +299,11 @@ def file_input(
 # -- the view ------------------------------------------------------------------------------
 
 
+def _blocks(blocks: Iterable[ViewBlockUnion]) -> tuple[ViewBlockUnion, ...]:
+    # A typed converter: with a bare `tuple`, type checkers cannot tell what `blocks` takes.
+    return tuple(blocks)
+
+
 @attrs.frozen
 class Form:
     """A modal view: a title (at most 24 characters) and at most 100 blocks.
@@ -308,7 +313,7 @@ class Form:
     """
 
     title: str
-    blocks: Sequence[ViewBlockUnion] = attrs.field(converter=tuple)
+    blocks: tuple[ViewBlockUnion, ...] = attrs.field(converter=_blocks)
     submit_text: str | None = attrs.field(default=None, kw_only=True)
     close_text: str | None = attrs.field(default=None, kw_only=True)
     """Shown on desktop only; mobile apps show a close icon."""

@@ -13,7 +13,8 @@ the first handler, in registration order (the router's own, then its sub-routers
 filters all pass. Handlers receive the typed payload first, then by parameter name anything
 from the context: `pachca` (the client), `update` (the `Update` envelope), `trigger` (button
 clicks), `answer` (form submissions), `command` / `match` (from filters), the dispatcher's
-own data, and whatever middlewares add.
+own data, and whatever middlewares add (declared with a default). A name nothing provides
+fails at registration.
 
 Middlewares are `async def mw(handler, event, data)` and call `await handler(event, data)`:
 `dp.middleware(mw)` wraps every update before routing; `router.<observer>.middleware(mw)`
@@ -46,7 +47,7 @@ from ..webhooks import (
     WebhookPayload,
 )
 from ._callable import CallableObject
-from ._filters import FilterLike, check_all
+from ._filters import FilterLike, check_all, provided
 from ._lifecycle import stop_on_signals, until
 
 if TYPE_CHECKING:
@@ -90,6 +91,14 @@ _BY_MESSAGE_EVENT: Mapping[str, str] = {
     "new": "message",
     "update": "message_edited",
     "delete": "message_deleted",
+}
+
+
+_CONTEXT = frozenset({"pachca", "update", "dispatcher"})
+"""What every handler may ask for by name (besides filters' and the dispatcher's data)."""
+_OBSERVER_CONTEXT: Mapping[str, frozenset[str]] = {
+    "button_click": frozenset({"trigger"}),
+    "view_submit": frozenset({"answer"}),
 }
 
 
@@ -143,6 +152,7 @@ class Observer:
         self.name = name
         self.handlers: list[HandlerObject] = []
         self.middlewares: list[EventMiddleware] = []
+        self.router: Router | None = None
 
     def __call__(self, *filters: FilterLike) -> Callable[[F], F]:
         """`@router.message(Command("start"))`: register the decorated function."""
@@ -155,7 +165,10 @@ class Observer:
     def register(self, callback: F, *filters: FilterLike) -> F:
         """Register `callback` for events passing all `filters`."""
         wrapped = tuple(CallableObject(f) for f in filters)
-        self.handlers.append(HandlerObject(CallableObject(callback), wrapped))
+        handler = HandlerObject(CallableObject(callback), wrapped)
+        if self.router is not None:
+            self.router.check_handler(self.name, handler)
+        self.handlers.append(handler)
         return callback
 
     def middleware(self, middleware: EventMiddleware) -> EventMiddleware:
@@ -208,6 +221,8 @@ class Router:
         """A message export is ready (`export`/`ready`)."""
         self.unknown = Observer("unknown")
         """Events this SDK does not know (an `UnknownWebhookPayload` keeping the raw object)."""
+        for observer in self.observers.values():
+            observer.router = self
 
     @property
     def observers(self) -> dict[str, Observer]:
@@ -222,9 +237,26 @@ class Router:
             if ancestor is router:
                 raise InvalidRequestError(f"including {router.name} in {self.name} makes a loop")
             ancestor = ancestor.parent
+        for sub in router.routers():  # now a dispatcher may be known: check what it must fill
+            for kind, observer in sub.observers.items():
+                for handler in observer.handlers:
+                    self.check_handler(kind, handler)
         router.parent = self
         self.sub_routers.append(router)
         return router
+
+    def routers(self) -> list[Router]:
+        """This router and every router included in it, at any depth."""
+        return [self, *(r for sub in self.sub_routers for r in sub.routers())]
+
+    def check_handler(self, kind: str, handler: HandlerObject) -> None:
+        """Refuse a handler asking for a name its dispatcher cannot fill (once there is one),
+        at registration rather than when an event comes."""
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        if isinstance(root, Dispatcher):
+            root.check_context(kind, handler)
 
     def include_routers(self, *routers: Router) -> None:
         for router in routers:
@@ -270,6 +302,23 @@ class Dispatcher(Router):
         self.middlewares: list[EventMiddleware] = []
         self._bot_id_lock = asyncio.Lock()
         self._stop: asyncio.Event | None = None
+
+    def check_context(self, kind: str, handler: HandlerObject) -> None:
+        """Raise `InvalidRequestError` naming what `handler` asks for that nothing provides."""
+        callback = handler.callback
+        if callback.accepts_all:
+            return
+        available = _CONTEXT.union(
+            _OBSERVER_CONTEXT.get(kind, ()), self.data, *provided(handler.filters)
+        )
+        missing = sorted(callback.required - available)
+        if missing:
+            raise InvalidRequestError(
+                f"{kind} handler {callback!r} asks for {', '.join(map(repr, missing))}, which "
+                f"nothing provides; it can ask for {', '.join(sorted(available))}. A value a "
+                f"middleware adds needs a default, on the parameter or as "
+                f"Dispatcher({missing[0]}=...)"
+            )
 
     def middleware(self, middleware: EventMiddleware) -> EventMiddleware:
         """Wrap the routing of every update (before filters); usable as a decorator."""

@@ -4,24 +4,21 @@ clock, where the answer goes through `views.submit_view_response`."""
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from pachca_async import PachcaClient
 from pachca_async.bot import Dispatcher
 from pachca_async.testing import FakePachca
+from tests.readme import modules
 
 from .fake_api import NOW, running
 from .test_polling import EPOCH, at, poll_for, with_api
-from .test_readme import README, quick_start
 
 
 def bot() -> Dispatcher:
-    """The README's bot, with the form answered early added."""
-    namespace = quick_start()
-    section = README.read_text(encoding="utf-8").split("## Bots", 1)[1]
-    [block] = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "FormAnswer" in b]
-    exec(block, namespace)
+    """The README's bot (`my_bot`), with its form answered early."""
+    namespace: dict[str, Any] = {"__name__": "my_bot"}
+    exec(modules()["my_bot"], namespace)
     dp: Dispatcher = namespace["dp"]
     return dp
 

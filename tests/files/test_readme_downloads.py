@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pachca_async import PachcaClient
 from pachca_async.testing import FakePachca
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.readme import modules
 
 
 def example() -> dict[str, Any]:
-    """The Files section's block that downloads, run for its definitions."""
-    section = README.read_text(encoding="utf-8").split("\n## Files\n", 1)[1].split("\n## ", 1)[0]
-    [block] = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "download_file" in b]
-    namespace: dict[str, Any] = {"Path": Path, "PachcaClient": PachcaClient}
-    exec(block, namespace)
+    """The README's Files section, run for its definitions."""
+    namespace: dict[str, Any] = {"__name__": "files"}
+    exec(modules()["files"], namespace)
     return namespace
 
 
