@@ -178,3 +178,10 @@ def test_a_form_answer_refuses_once_its_time_is_over() -> None:
         assert (sent, answer.answered) == ([], False)
 
     run_virtual(scenario())
+
+
+def test_only_form_handlers_can_ask_for_an_answer() -> None:
+    dp = Dispatcher()
+    dp.view_submit.register(lambda form, answer: None)
+    with pytest.raises(InvalidRequestError, match="answer"):
+        dp.message.register(lambda message, answer: None)
