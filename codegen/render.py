@@ -563,10 +563,10 @@ class ViewBuilder:
         }
         if op.get("x-sdk-result") == "location":
             return {**base, "result_kind": "LOCATION", "returns": "str"}
-        media = op["responses"][success[0]].get("content", {})
-        content = media.get("application/json")
-        if content is None and media:
+        contents = op["responses"][success[0]].get("content", {})
+        if any(_binary(media.get("schema", {})) for media in contents.values()):
             return {**base, "result_kind": "BINARY", "returns": "bytes"}
+        content = contents.get("application/json")
         if content is None:
             return {**base, "result_kind": "NONE", "returns": "None"}
         response = next(r for r in endpoint.responses if r.status_code.pattern == str(status))
@@ -640,6 +640,11 @@ def python_name(prop: Property) -> str:
     if name == wire + "_" and not keyword.iskeyword(wire) and wire not in KEEP_SUFFIX:
         return wire
     return name
+
+
+def _binary(schema: dict[str, Any]) -> bool:
+    """The answer is the bytes of a file, not JSON: streamed by the session layer."""
+    return schema.get("type") == "string" and schema.get("format") == "binary"
 
 
 def humanize(name: str) -> str:

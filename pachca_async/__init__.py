@@ -47,7 +47,7 @@ from ._ratelimit import (
 )
 from ._raw import RawResponse
 from ._retry import RetryEvent, RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, InputFile, Unset
 from ._version import __version__
 
@@ -90,6 +90,7 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
+    "Sink",
     "StorageError",
     "Timeout",
     "Transport",

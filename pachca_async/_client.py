@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -13,9 +14,11 @@ from yarl import URL
 
 from ._config import BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, TOKEN_ENV, Timeout
 from ._decode import decode
+from ._downloads import download
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
 from ._exports import Chats
+from ._files import Progress
 from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
 from ._operation import Operation
@@ -23,7 +26,7 @@ from ._pagination import Page, Paginator
 from ._ratelimit import RateLimiter, RateLimits
 from ._raw import RawResponse
 from ._retry import RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, Unset
 from ._uploads import Files
 from ._version import __version__
@@ -199,6 +202,31 @@ class PachcaClient(Services):
         if self._limiter is not None:
             self._limiter.observe(request, result)  # where messages live, to key their edits
         return result
+
+    async def _download(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> bytes | Path | None:
+        """A binary result, streamed (`files.download_file`); see `_downloads`."""
+        result, _ = await download(self, operation, arguments, to=to, progress=progress)
+        return result
+
+    async def _download_raw(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> RawResponse[Any]:
+        """`_download`, with the answer the file came in (the bytes as `content` if returned)."""
+        result, response = await download(self, operation, arguments, to=to, progress=progress)
+        content = result if isinstance(result, bytes) else b""
+        return RawResponse(response.status, response.headers, result, operation.name, content)
 
     def _paginate(
         self,

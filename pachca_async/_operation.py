@@ -42,7 +42,8 @@ class ResultKind(enum.Enum):
     LOCATION = "location"
     """A redirect: the call returns the `Location` URL, unfollowed."""
     BINARY = "binary"
-    """The answer's bytes (a file); a redirect to storage is followed without the token."""
+    """The answer's bytes (a file), streamed; a redirect to the storage is followed without the
+    token."""
 
 
 @attrs.frozen

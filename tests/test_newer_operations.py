@@ -28,11 +28,6 @@ pytestmark = pytest.mark.skipif(
     not LISTED.exists(), reason=f"the pachca-sdk 1.6.1 facts are not at {NEWER}"
 )
 
-# Added on branch i10-session (binary download, asynchronous form answer); this branch leaves
-# them out. strict: once both branches are merged they pass, and this list must go.
-ON_OTHER_BRANCH = {"files.download_file", "views.submit_view_response"}
-
-
 def _listed() -> list[dict[str, Any]]:
     if not LISTED.exists():
         return []
@@ -41,16 +36,7 @@ def _listed() -> list[dict[str, Any]]:
 
 
 def _cases() -> list[Any]:
-    return [
-        pytest.param(
-            op,
-            id=op["sdk_method"],
-            marks=[pytest.mark.xfail(strict=True, reason="added on branch i10-session")]
-            if op["sdk_method"] in ON_OTHER_BRANCH
-            else [],
-        )
-        for op in _listed()
-    ]
+    return [pytest.param(op, id=op["sdk_method"]) for op in _listed()]
 
 
 def official_arguments(usage: str) -> dict[str, set[str]]:

@@ -12,8 +12,9 @@ Each kind of event has an observer (`dp.message`, `dp.button_click`, ...). An ev
 the first handler, in registration order (the router's own, then its sub-routers'), whose
 filters all pass. Handlers receive the typed payload first, then by parameter name anything
 from the context: `pachca` (the client), `update` (the `Update` envelope), `trigger` (button
-clicks), `command` / `match` (from filters), the dispatcher's own data, and whatever
-middlewares add (declared with a default). A name nothing provides fails at registration.
+clicks), `answer` (form submissions), `command` / `match` (from filters), the dispatcher's
+own data, and whatever middlewares add (declared with a default). A name nothing provides
+fails at registration.
 
 Middlewares are `async def mw(handler, event, data)` and call `await handler(event, data)`:
 `dp.middleware(mw)` wraps every update before routing; `router.<observer>.middleware(mw)`
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import attrs
 
 from .._exceptions import InvalidRequestError
-from ..forms import TRIGGER_LIFETIME, FormErrors, Trigger
+from ..forms import ANSWER_LIFETIME, TRIGGER_LIFETIME, FormAnswer, FormErrors, Trigger, answer_form
 from ..webhooks import (
     ButtonWebhookPayload,
     ChatMemberWebhookPayload,
@@ -95,7 +96,10 @@ _BY_MESSAGE_EVENT: Mapping[str, str] = {
 
 _CONTEXT = frozenset({"pachca", "update", "dispatcher"})
 """What every handler may ask for by name (besides filters' and the dispatcher's data)."""
-_OBSERVER_CONTEXT: Mapping[str, frozenset[str]] = {"button_click": frozenset({"trigger"})}
+_OBSERVER_CONTEXT: Mapping[str, frozenset[str]] = {
+    "button_click": frozenset({"trigger"}),
+    "view_submit": frozenset({"answer"}),
+}
 
 
 def observer_name(payload: WebhookPayload) -> str:
@@ -103,6 +107,24 @@ def observer_name(payload: WebhookPayload) -> str:
     if isinstance(payload, MessageWebhookPayload):
         return _BY_MESSAGE_EVENT.get(payload.event, "unknown")
     return _BY_PAYLOAD.get(type(payload), "unknown")
+
+
+def _received(update: Update) -> float:
+    """When `update` reached the bot, on the loop's clock; now, when its source did not say."""
+    if update.received_at is None:
+        return asyncio.get_running_loop().time()
+    return update.received_at
+
+
+def api_answer(
+    pachca: PachcaClient, payload: ViewSubmitWebhookPayload, expires_at: float
+) -> FormAnswer:
+    """A `FormAnswer` given through `views.submit_view_response` (a submission read by polling)."""
+
+    async def deliver(errors: FormErrors | None) -> None:
+        await answer_form(pachca, payload, errors)
+
+    return FormAnswer(payload.view_id, payload.submit_id, expires_at, deliver)
 
 
 def _chain(middlewares: list[EventMiddleware], handler: EventHandler) -> EventHandler:
@@ -184,7 +206,8 @@ class Router:
         self.button_click = Observer("button_click")
         """Data button clicks (`button`/`click`); handlers can take `trigger` to open a form."""
         self.view_submit = Observer("view_submit")
-        """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open."""
+        """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open, or
+        answer early through `answer` (a `FormAnswer`)."""
         self.chat_member = Observer("chat_member")
         """Users added to or removed from a chat (`chat_member`/`add`, `remove`)."""
         self.company_member = Observer("company_member")
@@ -327,10 +350,9 @@ class Dispatcher(Router):
         kind = observer_name(payload)
         context = {**self.data, **data, "pachca": pachca, "update": update, "dispatcher": self}
         if isinstance(payload, ButtonWebhookPayload):
-            received = update.received_at
-            if received is None:
-                received = asyncio.get_running_loop().time()
-            context["trigger"] = Trigger(payload.trigger_id, received + TRIGGER_LIFETIME)
+            context["trigger"] = Trigger(payload.trigger_id, _received(update) + TRIGGER_LIFETIME)
+        if isinstance(payload, ViewSubmitWebhookPayload) and "answer" not in context:
+            context["answer"] = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
 
         async def route(event: Any, data: dict[str, Any]) -> Any:
             return await self.propagate(kind, event, data)
@@ -340,13 +362,30 @@ class Dispatcher(Router):
             logger.debug("no handler took %s/%s", update.type, update.event)
         return result
 
-    async def process(self, pachca: PachcaClient, update: Update) -> Any:
-        """`feed_update`, but a handler's exception is logged, not raised (for sources)."""
+    async def process(
+        self, pachca: PachcaClient, update: Update, *, answer: FormAnswer | None = None
+    ) -> Any:
+        """`feed_update`, but a handler's exception is logged, not raised (for sources).
+
+        A form submission is answered once its handler returned without answering: with the
+        `FormErrors` it returned, or closed (not when it raised: the user may send it again).
+        `answer` says where the answer goes; through the API when not given.
+        """
+        payload = update.payload
+        if answer is None and isinstance(payload, ViewSubmitWebhookPayload):
+            answer = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
+        extra = {} if answer is None else {"answer": answer}
         try:
-            return await self.feed_update(pachca, update)
+            result = await self.feed_update(pachca, update, **extra)
         except Exception:
             logger.exception("handler failed on a %s/%s event", update.type, update.event)
             return FAILED
+        if answer is not None and not answer.answered:
+            try:
+                await answer(result if isinstance(result, FormErrors) else None)
+            except Exception:
+                logger.exception("could not answer form submission %s", answer.submit_id)
+        return result
 
     async def start_polling(
         self,
@@ -374,8 +413,7 @@ class Dispatcher(Router):
             while not stop.is_set():
                 updates = await until(stop, poller.poll())
                 for update in updates or ():
-                    if isinstance(await self.process(pachca, update), FormErrors):
-                        logger.warning("FormErrors cannot reach the user from polling")
+                    await self.process(pachca, update)
                     await poller.done(update)
                     if stop.is_set():
                         break

@@ -25,7 +25,7 @@ from pachca_async import (
 )
 from pachca_async._retry_after import MAX_RETRY_AFTER
 from pachca_async.bot import Dispatcher, EventPoller, Watermark
-from pachca_async.forms import FormErrors, Trigger
+from pachca_async.forms import Trigger
 from pachca_async.testing import FakePachca, run_virtual
 from pachca_async.webhooks import ButtonWebhookPayload, MessageWebhookPayload, UnknownWebhookPayload
 
@@ -257,34 +257,6 @@ def test_a_polled_click_keeps_what_is_left_of_its_trigger_window() -> None:
 
     left = with_api(scenario)
     assert left == [pytest.approx(1.75, abs=0.05)]
-
-
-def test_form_errors_cannot_be_answered_from_polling(caplog: pytest.LogCaptureFixture) -> None:
-    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
-        fake.history = [
-            entry(
-                "v1",
-                at(0),
-                {
-                    "type": "view",
-                    "event": "submit",
-                    "callback_id": "f",
-                    "private_metadata": None,
-                    "chat_id": 1,
-                    "user_id": 2,
-                    "data": {},
-                    "webhook_timestamp": 1,
-                },
-            )
-        ]
-        dp = Dispatcher(bot_id=1)
-        dp.view_submit.register(lambda form: FormErrors(name="required"))
-        with caplog.at_level(logging.WARNING):
-            await poll_for(dp, pachca, 2)
-        assert fake.deleted == ["v1"]
-
-    with_api(scenario)
-    assert "FormErrors cannot reach the user from polling" in caplog.text
 
 
 @pytest.mark.parametrize(

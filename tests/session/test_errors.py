@@ -39,7 +39,7 @@ from pachca_async import (
     ValidationError,
 )
 from pachca_async._retry_after import MAX_RETRY_AFTER
-from pachca_async.forms import TriggerExpiredError
+from pachca_async.forms import SubmitExpiredError, TriggerExpiredError
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
 from pachca_async.webhooks import Failure, WebhookVerificationError
 from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
@@ -470,6 +470,7 @@ SAMPLES: list[PachcaError] = [
     ResponseDecodeError("not JSON", status=200, body=b"<html>", operation="messages.get_message"),
     InvalidRequestError("bad argument"),
     TriggerExpiredError("late"),
+    SubmitExpiredError("too late to answer"),
     StorageError("refused", status=403, code="AccessDenied", storage_message="denied"),
     UploadError("refused", status=400, code="EntityTooLarge", storage_message="big"),
     DownloadError("refused", status=404, code="NoSuchKey", storage_message="gone"),

@@ -107,6 +107,7 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "drafts.get_draft": _drafts.GET_DRAFT,
     "drafts.list_drafts": _drafts.LIST_DRAFTS,
     "drafts.update_draft": _drafts.UPDATE_DRAFT,
+    "files.download_file": _files.DOWNLOAD_FILE,
     "files.get_upload_params": _files.GET_UPLOAD_PARAMS,
     "files.upload_file": _files.UPLOAD_FILE,
     "group_tags.create_tag": _group_tags.CREATE_TAG,
@@ -167,6 +168,7 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "users.update_user_avatar": _users.UPDATE_USER_AVATAR,
     "users.update_user_status": _users.UPDATE_USER_STATUS,
     "views.open_view": _views.OPEN_VIEW,
+    "views.submit_view_response": _views.SUBMIT_VIEW_RESPONSE,
 }
 """Every operation by `service.method` name."""
 
