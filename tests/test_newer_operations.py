@@ -28,6 +28,7 @@ pytestmark = pytest.mark.skipif(
     not LISTED.exists(), reason=f"the pachca-sdk 1.6.1 facts are not at {NEWER}"
 )
 
+
 def _listed() -> list[dict[str, Any]]:
     if not LISTED.exists():
         return []
