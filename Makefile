@@ -38,10 +38,13 @@ test: install
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# Type-checks the package and codegen, the examples, and the README's code (see tests/readme.py).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples
+	$(BIN)/python -m tests.readme
 
 # The documentation site (docs/, mkdocs.yml) into site/. --strict: a warning, such as a broken
 # reference, fails the build. Nothing is fetched: no web fonts, no plugin that downloads.

@@ -19,6 +19,7 @@ from ._exceptions import (
     AuthenticationError,
     ConflictError,
     ConnectError,
+    ConnectTimeoutError,
     DownloadError,
     GoneError,
     InvalidRequestError,
@@ -44,8 +45,9 @@ from ._ratelimit import (
     RateLimiter,
     RateLimits,
 )
+from ._raw import RawResponse
 from ._retry import RetryEvent, RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, InputFile, Unset
 from ._version import __version__
 
@@ -58,6 +60,7 @@ __all__ = [
     "AuthenticationError",
     "ConflictError",
     "ConnectError",
+    "ConnectTimeoutError",
     "DownloadError",
     "GoneError",
     "Handler",
@@ -80,12 +83,14 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RateLimits",
+    "RawResponse",
     "Request",
     "Response",
     "ResponseDecodeError",
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
+    "Sink",
     "StorageError",
     "Timeout",
     "Transport",

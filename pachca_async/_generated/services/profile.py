@@ -15,6 +15,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
+from pachca_async._raw import raw_call
 from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
@@ -97,8 +98,8 @@ UPDATE_STATUS: Operation[UserStatus] = Operation(
         BodyKind.JSON,
         StatusUpdateRequest,
         (
-            BodyField("emoji", ("status", "emoji"), required=True),
-            BodyField("title", ("status", "title"), required=True),
+            BodyField("emoji", ("status", "emoji")),
+            BodyField("title", ("status", "title")),
             BodyField("expires_at", ("status", "expires_at")),
             BodyField("is_away", ("status", "is_away")),
             BodyField("away_message", ("status", "away_message")),
@@ -113,6 +114,11 @@ class ProfileService(Service):
     """Calls tagged "Profile" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ProfileServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ProfileServiceWithRawResponse(self)
 
     async def delete_profile_avatar(self) -> None:
         """Delete own avatar.
@@ -172,20 +178,6 @@ class ProfileService(Service):
         """
         return await self._call(UPDATE_PROFILE_AVATAR, {"image": image, "body": body})
 
-    @overload
-    async def update_status(
-        self,
-        *,
-        emoji: str,
-        title: str,
-        expires_at: datetime.datetime | Unset = UNSET,
-        is_away: bool | Unset = UNSET,
-        away_message: str | Unset = UNSET,
-    ) -> UserStatus: ...
-
-    @overload
-    async def update_status(self, *, body: StatusUpdateRequest) -> UserStatus: ...
-
     async def update_status(
         self,
         *,
@@ -222,3 +214,16 @@ class ProfileService(Service):
                 "body": body,
             },
         )
+
+
+class ProfileServiceWithRawResponse:
+    """`ProfileService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ProfileService) -> None:
+        raw = ProfileService(service._raw_requester())
+        self.delete_profile_avatar = raw_call(raw.delete_profile_avatar)
+        self.delete_status = raw_call(raw.delete_status)
+        self.get_profile = raw_call(raw.get_profile)
+        self.get_status = raw_call(raw.get_status)
+        self.update_profile_avatar = raw_call(raw.update_profile_avatar)
+        self.update_status = raw_call(raw.update_status)

@@ -17,6 +17,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
@@ -200,8 +201,8 @@ UPDATE_USER_STATUS: Operation[UserStatus] = Operation(
         BodyKind.JSON,
         StatusUpdateRequest,
         (
-            BodyField("emoji", ("status", "emoji"), required=True),
-            BodyField("title", ("status", "title"), required=True),
+            BodyField("emoji", ("status", "emoji")),
+            BodyField("title", ("status", "title")),
             BodyField("expires_at", ("status", "expires_at")),
             BodyField("is_away", ("status", "is_away")),
             BodyField("away_message", ("status", "away_message")),
@@ -216,6 +217,11 @@ class UsersService(Service):
     """Calls tagged "Users" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> UsersServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return UsersServiceWithRawResponse(self)
 
     @overload
     async def create_user(
@@ -485,23 +491,6 @@ class UsersService(Service):
             UPDATE_USER_AVATAR, {"user_id": user_id, "image": image, "body": body}
         )
 
-    @overload
-    async def update_user_status(
-        self,
-        user_id: int,
-        *,
-        emoji: str,
-        title: str,
-        expires_at: datetime.datetime | Unset = UNSET,
-        is_away: bool | Unset = UNSET,
-        away_message: str | Unset = UNSET,
-    ) -> UserStatus: ...
-
-    @overload
-    async def update_user_status(
-        self, user_id: int, *, body: StatusUpdateRequest
-    ) -> UserStatus: ...
-
     async def update_user_status(
         self,
         user_id: int,
@@ -541,3 +530,20 @@ class UsersService(Service):
                 "body": body,
             },
         )
+
+
+class UsersServiceWithRawResponse:
+    """`UsersService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: UsersService) -> None:
+        raw = UsersService(service._raw_requester())
+        self.create_user = raw_call(raw.create_user)
+        self.delete_user = raw_call(raw.delete_user)
+        self.delete_user_avatar = raw_call(raw.delete_user_avatar)
+        self.delete_user_status = raw_call(raw.delete_user_status)
+        self.get_user = raw_call(raw.get_user)
+        self.get_user_status = raw_call(raw.get_user_status)
+        self.list_users = raw_page(raw.list_users)
+        self.update_user = raw_call(raw.update_user)
+        self.update_user_avatar = raw_call(raw.update_user_avatar)
+        self.update_user_status = raw_call(raw.update_user_status)
