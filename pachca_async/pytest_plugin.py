@@ -85,3 +85,6 @@ async def pachca_bot(
     yield serve
     for bot in reversed(started):
         await bot.close()
+
+
+__all__ = ["BotFactory", "fake_pachca", "pachca_bot", "pachca_client"]

@@ -11,6 +11,7 @@ import email.parser
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -80,6 +81,10 @@ def test_the_wheel_metadata_names_the_project_and_no_dev_extra(dist: Path) -> No
         fields = email.parser.Parser().parsestr(archive.read(metadata).decode())
     urls = dict(url.split(", ", 1) for url in fields.get_all("Project-URL", []))
     assert {"Documentation", "Source", "Issues", "Changelog"} <= set(urls)
-    assert fields.get_all("Provides-Extra") == ["speedups"]
+    extras = fields.get_all("Provides-Extra")
+    with (ROOT / "pyproject.toml").open("rb") as pyproject:
+        declared = tomllib.load(pyproject)["project"]["optional-dependencies"]
+    assert sorted(extras) == sorted(declared)
+    assert "dev" not in extras  # dev tools are a dependency group, never published
     runtime = [r for r in fields.get_all("Requires-Dist", []) if "extra ==" not in r]
     assert sorted(r.split(">=")[0] for r in runtime) == ["aiohttp", "attrs", "cattrs"]
