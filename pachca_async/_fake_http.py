@@ -17,6 +17,7 @@ JSON = dict[str, Any]
 Key = tuple[Any, ...]
 
 MAX_LIMIT = 50
+SEARCH_MAX_LIMIT = 200  # search calls take pages of up to 200 (openapi.yaml: `limit`)
 _ERROR_CODES = {
     400: "invalid",
     403: "forbidden",
@@ -138,7 +139,7 @@ def search_page(
 ) -> web.Response:
     """One page of search results: `meta` has the `total` found and only a `next_page`."""
     everything = list(items)
-    found, paginate = window(request, everything, key, descending)
+    found, paginate = window(request, everything, key, descending, SEARCH_MAX_LIMIT)
     meta = {"total": len(everything), "paginate": {"next_page": paginate["next_page"]}}
     return web.json_response({"data": found, "meta": meta})
 
@@ -148,11 +149,12 @@ def window(
     items: Iterable[JSON],
     key: Callable[[JSON], Key],
     descending: bool,
+    max_limit: int = MAX_LIMIT,
 ) -> tuple[list[JSON], JSON]:
     """The items of the page `request` asks for, and its `paginate` cursors (see `page`)."""
-    limit = number(request.query.get("limit", str(MAX_LIMIT)), "limit")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Refusal(400, "limit", f"limit must be 1..{MAX_LIMIT}", "invalid", limit)
+    limit = number(request.query.get("limit", str(max_limit)), "limit")
+    if not 1 <= limit <= max_limit:
+        raise Refusal(400, "limit", f"limit must be 1..{max_limit}", "invalid", limit)
     ordered = sorted(items, key=key, reverse=descending)
     keys = [key(item) for item in ordered]
     direction, mark = _readcursor(request.query.get("cursor"))
