@@ -41,7 +41,7 @@ from ._filters import (
     text_of,
 )
 from ._polling import EventPoller, Pacer, Watermark
-from ._receiver import WebhookReceiver, delivery_key
+from ._receiver import Dedupe, MemoryDedupe, WebhookReceiver, delivery_key
 
 __all__ = [
     "FAILED",
@@ -49,6 +49,7 @@ __all__ = [
     "CallbackId",
     "Command",
     "CommandObject",
+    "Dedupe",
     "Dispatcher",
     "EventHandler",
     "EventMiddleware",
@@ -58,6 +59,7 @@ __all__ = [
     "FromChat",
     "FromUser",
     "HandlerObject",
+    "MemoryDedupe",
     "Observer",
     "Pacer",
     "Regex",

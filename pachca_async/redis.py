@@ -1,0 +1,351 @@
+"""State shared through Redis by several processes of one bot: rate limits and webhook dedupe.
+
+`pip install 'pachca-async[redis]'` brings redis-py; any Redis-protocol server works (Redis 5+,
+Valkey, Redis Cluster: every script touches one key).
+
+```python
+backend = RedisRateLimitBackend.from_url("redis://localhost:6379/0")
+pachca = PachcaClient(rate_limits=RateLimiter(backend=backend))
+...
+await pachca.close()
+await backend.aclose()
+```
+
+When Redis cannot be reached, nothing waits for it and nothing fails because of it: the rate
+limiter paces on its own (in memory, as a single process would) and webhook dedupe remembers
+what this process saw, with one WARNING when that starts and an INFO line when Redis answers
+again (tried again every `retry_interval` seconds). So a Redis outage costs sharing, never a
+request: replicas may then draw a few 429s (which are retried) and a repeated delivery that
+lands on another replica may run twice (Pachca itself delivers at least once).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any, Self
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from ._ratelimit import MemoryRateLimitBackend, Rate, RateKey
+from .bot._receiver import MemoryDedupe
+
+__all__ = ["RedisDedupe", "RedisRateLimitBackend"]
+
+logger = logging.getLogger("pachca_async")
+
+_ERRORS = (RedisError, OSError)
+
+
+class _Shared:
+    """A Redis client that may be down: whether to try it now, and one log line per outage."""
+
+    def __init__(
+        self, redis: aioredis.Redis, *, prefix: str = "pachca:", retry_interval: float = 1.0
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.retry_interval = retry_interval
+        self._owned = False
+        self._down_since: float | None = None
+        self._retry_at = -math.inf
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        max_connections: int = 50,
+        pool_timeout: float = 5.0,
+        socket_timeout: float = 1.0,
+        **options: Any,
+    ) -> Self:
+        """An instance on a connection pool of its own, which `aclose()` closes.
+
+        When all `max_connections` are busy a call waits for one (up to `pool_timeout`
+        seconds) instead of failing; a Redis that does not answer within `socket_timeout`
+        seconds counts as down. `options` go to the constructor (`prefix=`, ...).
+        """
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=pool_timeout,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+        )
+        shared = cls(aioredis.Redis.from_pool(pool), **options)
+        shared._owned = True
+        return shared
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections, if this object opened them (`from_url`)."""
+        if self._owned:
+            await self.redis.aclose()
+
+    @property
+    def available(self) -> bool:
+        """Whether to try Redis now: it is up, or it is time to look again."""
+        return self._down_since is None or time.monotonic() >= self._retry_at
+
+    def failed(self, error: BaseException) -> None:
+        now = time.monotonic()
+        self._retry_at = now + self.retry_interval
+        if self._down_since is None:
+            self._down_since = now
+            logger.warning(
+                "Redis is unreachable (%s: %s): %s goes on without sharing, trying again "
+                "every %.0f s",
+                type(error).__name__,
+                error,
+                type(self).__name__,
+                self.retry_interval,
+            )
+
+    def answered(self) -> None:
+        if self._down_since is not None:
+            logger.info(
+                "Redis answers again after %.1f s: %s shares its state again",
+                time.monotonic() - self._down_since,
+                type(self).__name__,
+            )
+            self._down_since = None
+
+    def name(self, *parts: object) -> str:
+        return self.prefix + ":".join(map(str, parts))
+
+
+class RedisRateLimitBackend(_Shared):
+    """Rate-limit buckets in Redis, shared by every process of one token.
+
+    Each call is one Lua script on one key (the arithmetic of `pachca_async._ratelimit.bucket`,
+    line by line) reading the Redis server's clock, so replicas on different machines agree.
+    Keys are named after a hash of the token, never the token, and expire once the bucket is
+    full again. The client's own scheduling (queues, probing, `max_in_flight`) stays in each
+    process; only the head of each queue asks Redis.
+
+    Args:
+        redis: A `redis.asyncio.Redis`; yours to close. `from_url` makes one it closes.
+        prefix: Starts every key name.
+        retry_interval: Seconds between attempts to reach Redis while it is down.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = "pachca:rate:",
+        retry_interval: float = 1.0,
+    ) -> None:
+        super().__init__(redis, prefix=prefix, retry_interval=retry_interval)
+        self._script = redis.register_script(SCRIPT)
+        self._local = MemoryRateLimitBackend()
+
+    def __repr__(self) -> str:
+        return f"RedisRateLimitBackend(prefix={self.prefix!r})"
+
+    async def acquire(self, key: RateKey, rate: Rate, *, ago: float = 0.0) -> float:
+        wait = await self._run("acquire", key, rate, ago)
+        return await self._local.acquire(key, rate, ago=ago) if wait is None else wait
+
+    async def release(self, key: RateKey, rate: Rate) -> None:
+        if await self._run("release", key, rate) is None:
+            await self._local.release(key, rate)
+
+    async def postpone(self, key: RateKey, rate: Rate, *, by: float) -> None:
+        if await self._run("postpone", key, rate, by) is None:
+            await self._local.postpone(key, rate, by=by)
+
+    async def throttle(self, key: RateKey, rate: Rate, *, pause: float, sent_ago: float) -> None:
+        if await self._run("throttle", key, rate, pause, sent_ago) is None:
+            await self._local.throttle(key, rate, pause=pause, sent_ago=sent_ago)
+
+    async def _run(self, op: str, key: RateKey, rate: Rate, a: float = 0, b: float = 0) -> Any:
+        """The script's answer (seconds to wait, or 0), or None when Redis is down."""
+        if not self.available:
+            return None
+        numbers = (rate.per_second, rate.burst, rate.slowdown, rate.recovery, a, b)
+        try:
+            answer = await self._script(keys=[self.name(*key)], args=[op, *map(_arg, numbers)])
+        except _ERRORS as error:
+            self.failed(error)
+            return None
+        self.answered()
+        return float(answer)
+
+
+class RedisDedupe(_Shared):
+    """Webhook deliveries seen by any replica, for `WebhookReceiver(..., dedupe=...)`: a
+    delivery one replica handles is a repeat on every other (`SET NX` with an expiry).
+
+    Args:
+        redis: A `redis.asyncio.Redis`; yours to close. `from_url` makes one it closes.
+        ttl: Seconds a delivery is remembered.
+        prefix: Starts every key name.
+        retry_interval: Seconds between attempts to reach Redis while it is down.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        ttl: float = 3600.0,
+        prefix: str = "pachca:delivery:",
+        retry_interval: float = 1.0,
+    ) -> None:
+        super().__init__(redis, prefix=prefix, retry_interval=retry_interval)
+        self.ttl = ttl
+        self._local = MemoryDedupe(ttl)
+
+    def __repr__(self) -> str:
+        return f"RedisDedupe(prefix={self.prefix!r}, ttl={self.ttl!r})"
+
+    async def claim(self, key: bytes) -> bool:
+        first_here = await self._local.claim(key)
+        if self.available:
+            try:
+                first = await self.redis.set(
+                    self.name(key.hex()), b"1", nx=True, px=max(1, int(self.ttl * 1000))
+                )
+            except _ERRORS as error:
+                self.failed(error)
+            else:
+                self.answered()
+                return bool(first)
+        return first_here
+
+    async def forget(self, key: bytes) -> None:
+        await self._local.forget(key)
+        if self.available:
+            try:
+                await self.redis.delete(self.name(key.hex()))
+            except _ERRORS as error:
+                self.failed(error)
+            else:
+                self.answered()
+
+
+def _arg(number: float) -> str:
+    return repr(min(float(number), 1e300))  # Lua reads "1e+300", and no infinities
+
+
+# The bucket arithmetic of `pachca_async._ratelimit.bucket`, line by line; keep them in step
+# (tests/redis/test_script.py runs both on the same sequences). `clock()` is defined first.
+_BODY = """
+local MIN_FACTOR, EPSILON = 1 / 16, 1e-9
+local FIELDS = {"tat", "paused_until", "floor", "ceiling", "slowed_at"}
+local key, op = KEYS[1], ARGV[1]
+local per_second, burst = tonumber(ARGV[2]), tonumber(ARGV[3])
+local slowdown, recovery = tonumber(ARGV[4]), tonumber(ARGV[5])
+local a, b = tonumber(ARGV[6]), tonumber(ARGV[7])
+local now = clock()
+
+local s = {tat = -math.huge, paused_until = -math.huge, floor = 1.0, ceiling = 1.0,
+           slowed_at = -math.huge}
+local stored = redis.call("HMGET", key, unpack(FIELDS))
+local exists = false
+for i, field in ipairs(FIELDS) do
+  if stored[i] then s[field] = tonumber(stored[i]); exists = true end
+end
+
+local function factor_at(at)
+  if s.floor >= 1.0 or recovery == 0 then return 1.0 end
+  local elapsed = (at - s.slowed_at) / recovery
+  if elapsed < 1.0 then return s.floor + (s.ceiling - s.floor) * elapsed ^ 3 end
+  return math.min(1.0, s.ceiling + (elapsed - 1.0) * (1.0 - slowdown))
+end
+
+local function shape(at)
+  local factor = factor_at(at)
+  local interval = 1.0 / (per_second * factor)
+  return interval, (math.max(1.0, burst * factor) - 1.0) * interval
+end
+
+local function acquire(at)
+  local interval, tolerance = shape(at)
+  local ready = math.max(s.paused_until, s.tat - tolerance)
+  if ready > at + EPSILON then return ready - at end
+  s.tat = math.max(s.tat, at) + interval
+  return 0.0
+end
+
+local function release(at)
+  local interval = shape(at)
+  s.tat = s.tat - interval
+end
+
+local function postpone(at, by)
+  if s.tat < at then
+    local interval = shape(at)
+    s.tat = at + interval
+  else
+    s.tat = s.tat + by
+  end
+end
+
+local function throttle(at, pause, sent_at)
+  s.paused_until = math.max(s.paused_until, at + pause)
+  if sent_at >= s.slowed_at then
+    local current = factor_at(at)
+    local kept = 0.0
+    if s.floor < current then kept = s.floor end
+    s.ceiling = current
+    s.floor = math.max(MIN_FACTOR, current * slowdown, kept)
+    s.slowed_at = at
+  end
+  local _, tolerance = shape(at)
+  s.tat = math.max(s.tat, s.paused_until + tolerance)
+end
+
+local function rest_in(at)
+  local at_rest = math.max(s.tat, s.paused_until)
+  if s.floor < 1.0 and recovery > 0 and slowdown < 1.0 then
+    local beyond = (1.0 - s.ceiling) / (1.0 - slowdown)
+    at_rest = math.max(at_rest, s.slowed_at + recovery * (1.0 + beyond))
+  end
+  return math.max(0.0, at_rest - at)
+end
+
+local wait = 0.0
+if op == "acquire" then
+  wait = acquire(now - a)
+elseif op == "release" then
+  if not exists then return "0" end
+  release(now)
+elseif op == "postpone" then
+  postpone(now, a)
+elseif op == "throttle" then
+  throttle(now, a, now - b)
+else
+  return redis.error_reply("unknown operation " .. tostring(op))
+end
+
+local fields = {}
+for _, field in ipairs(FIELDS) do
+  if s[field] ~= -math.huge then
+    fields[#fields + 1] = field
+    fields[#fields + 1] = string.format("%.17g", s[field])
+  end
+end
+if #fields > 0 then
+  redis.call("HSET", key, unpack(fields))
+  redis.call("PEXPIRE", key, math.ceil(math.min(rest_in(now), 86400) * 1000) + 1000)
+end
+return string.format("%.17g", wait)
+"""
+
+SERVER_CLOCK = """
+local function clock()
+  local time = redis.call("TIME")
+  return tonumber(time[1]) + tonumber(time[2]) / 1000000
+end
+"""
+
+SCRIPT = SERVER_CLOCK + _BODY
