@@ -1,4 +1,4 @@
-"""State shared through Redis by several processes of one bot: rate limits and webhook dedupe.
+"""State shared through Redis by the processes of one bot: rate limits, webhook dedupe, polling.
 
 `pip install 'pachca-async[redis]'` brings redis-py; any Redis-protocol server works (Redis 5+,
 Valkey, Redis Cluster: every script touches one key).
@@ -16,7 +16,9 @@ limiter paces on its own (in memory, as a single process would) and webhook dedu
 what this process saw, with one WARNING when that starts and an INFO line when Redis answers
 again (tried again every `retry_interval` seconds). So a Redis outage costs sharing, never a
 request: replicas may then draw a few 429s (which are retried) and a repeated delivery that
-lands on another replica may run twice (Pachca itself delivers at least once).
+lands on another replica may run twice (Pachca itself delivers at least once). The polling
+lease is the exception: no replica can prove it is the only poller, so polling pauses until
+Redis is back (events wait in Pachca's history; none is handled twice).
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ._ratelimit import MemoryRateLimitBackend, Rate, RateKey
+from .bot._polling import LeaseLost
 from .bot._receiver import MemoryDedupe
 
-__all__ = ["RedisDedupe", "RedisRateLimitBackend"]
+__all__ = ["RedisDedupe", "RedisPollingLease", "RedisRateLimitBackend"]
 
 logger = logging.getLogger("pachca_async")
 
@@ -232,6 +235,78 @@ class RedisDedupe(_Shared):
                 self.answered()
 
 
+class RedisPollingLease(_Shared):
+    """One replica at a time polls a token's event history, for
+    `dp.start_polling(pachca, lease=...)`; the watermark lives in Redis with the lease.
+
+    The holder renews the lease every `ttl / 3` seconds and checks it before handling, deleting
+    or marking an event; each new holder gets a higher fencing number and Redis turns down the
+    saves and checks of an older one. When the holder dies, another replica takes over within
+    `ttl` seconds (plus up to `ttl / 3` until it looks again). While Redis is down nobody holds
+    the lease, so polling pauses: the events wait in Pachca's history, none is handled twice.
+
+    Args:
+        redis: A `redis.asyncio.Redis`; yours to close. `from_url` makes one it closes.
+        ttl: Seconds a lease lasts unrenewed.
+        prefix: Starts every key name (one key per token: the lease, its fence, the watermark).
+        retry_interval: Seconds between attempts to reach Redis while it is down.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        ttl: float = 5.0,
+        prefix: str = "pachca:polling:",
+        retry_interval: float = 1.0,
+    ) -> None:
+        super().__init__(redis, prefix=prefix, retry_interval=retry_interval)
+        self.ttl = ttl
+        self._script = redis.register_script(LEASE_SCRIPT)
+
+    def __repr__(self) -> str:
+        return f"RedisPollingLease(prefix={self.prefix!r}, ttl={self.ttl!r})"
+
+    async def acquire(self, scope: str) -> int | None:
+        fence = await self._run("acquire", scope)
+        return fence or None
+
+    async def hold(self, scope: str, fence: int) -> bool:
+        return bool(await self._run("hold", scope, fence))
+
+    async def release(self, scope: str, fence: int) -> None:
+        await self._run("release", scope, fence)
+
+    async def save(self, scope: str, fence: int, watermark: str) -> bool:
+        return bool(await self._run("save", scope, fence, watermark))
+
+    async def load(self, scope: str) -> str | None:
+        try:
+            saved = await self.redis.hget(self.name(scope), "watermark")
+        except _ERRORS as error:
+            self.failed(error)
+            raise LeaseLost("Redis is unreachable: cannot read the watermark") from None
+        self.answered()
+        if saved is None:
+            return None
+        return saved.decode() if isinstance(saved, bytes) else str(saved)
+
+    async def _run(self, op: str, scope: str, fence: int = 0, watermark: str = "") -> int:
+        """The script's answer, or 0 (not acquired, not held) when Redis is down."""
+        if not self.available:
+            return 0
+        ttl = str(max(1, int(self.ttl * 1000)))
+        try:
+            answer = await self._script(
+                keys=[self.name(scope)], args=[op, ttl, str(fence), watermark]
+            )
+        except _ERRORS as error:
+            self.failed(error)
+            return 0
+        self.answered()
+        return int(answer)
+
+
 def _arg(number: float) -> str:
     return repr(min(float(number), 1e300))  # Lua reads "1e+300", and no infinities
 
@@ -349,3 +424,31 @@ end
 """
 
 SCRIPT = SERVER_CLOCK + _BODY
+
+# The lease of one token, in one hash: `fence` counts acquisitions, `holder` is the current
+# holder's fence, `expires` when its lease ends (Redis server time, ms), `watermark` the last
+# one a holder saved. A caller whose fence is not the live holder's changes nothing.
+LEASE_SCRIPT = """
+local key, op = KEYS[1], ARGV[1]
+local ttl, fence = tonumber(ARGV[2]), tonumber(ARGV[3])
+local time = redis.call("TIME")
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local holder = tonumber(redis.call("HGET", key, "holder") or "0")
+local expires = tonumber(redis.call("HGET", key, "expires") or "0")
+local held = holder ~= 0 and expires > now
+if op == "acquire" then
+  if held then return 0 end
+  local new = redis.call("HINCRBY", key, "fence", 1)
+  redis.call("HSET", key, "holder", new, "expires", now + ttl)
+  return new
+end
+if not (held and holder == fence) then return 0 end
+if op == "hold" then
+  redis.call("HSET", key, "expires", now + ttl)
+elseif op == "release" then
+  redis.call("HDEL", key, "holder", "expires")
+elseif op == "save" then
+  redis.call("HSET", key, "watermark", ARGV[4])
+end
+return 1
+"""

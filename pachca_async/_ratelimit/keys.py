@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +13,12 @@ from .._pagination import Page
 from .._transport import Request
 from .._types import UNSET
 from .backend import RateKey
+
+
+def token_hash(authorization: str) -> str:
+    """What names a token in a shared store: a short hash of its `Authorization` header, never
+    the token itself."""
+    return hashlib.sha256(authorization.encode()).hexdigest()[:16]
 
 
 class KeyPolicy:

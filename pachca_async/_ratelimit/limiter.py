@@ -23,7 +23,6 @@ On top of plain pacing:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
@@ -39,7 +38,7 @@ from .._retry import parse_retry_after
 from .._transport import Request, Response
 from .backend import MemoryRateLimitBackend, RateKey, RateLimitBackend
 from .config import Rate, RateLimits
-from .keys import KeyPolicy
+from .keys import KeyPolicy, token_hash
 
 logger = logging.getLogger("pachca_async")
 
@@ -264,8 +263,7 @@ class RateLimiter:
         if scope is None:
             if len(self._scopes) >= 16:
                 self._scopes.clear()
-            digest = hashlib.sha256(authorization.encode()).hexdigest()[:16]
-            scope = self._scopes[authorization] = digest
+            scope = self._scopes[authorization] = token_hash(authorization)
         return scope
 
     async def _turn(

@@ -40,7 +40,8 @@ from ._filters import (
     Regex,
     text_of,
 )
-from ._polling import EventPoller, Pacer, Watermark
+from ._lease import PollingLease
+from ._polling import EventPoller, LeaseLost, Pacer, Watermark
 from ._receiver import Dedupe, MemoryDedupe, WebhookReceiver, delivery_key
 
 __all__ = [
@@ -59,9 +60,11 @@ __all__ = [
     "FromChat",
     "FromUser",
     "HandlerObject",
+    "LeaseLost",
     "MemoryDedupe",
     "Observer",
     "Pacer",
+    "PollingLease",
     "Regex",
     "Router",
     "Watermark",
