@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis import asyncio as aioredis
 
-from .server import Valkey
+from bench.valkey_server import Valkey
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,10 @@ from typing import cast
 import pytest
 from redis import asyncio as aioredis
 
+from bench.valkey_server import Valkey
 from pachca_async import PachcaClient, Rate, RateLimiter, RateLimits
 from pachca_async.redis import RedisRateLimitBackend
 from tests.ratelimit.fake import TOKEN, FakeAPI, send
-
-from .server import Valkey
 
 ONE_A_SECOND = RateLimits(message_write=Rate(1, burst=5), probe_bursts=False)
 FAST = RateLimits(message_write=Rate(1000, burst=1000), probe_bursts=False)

@@ -7,11 +7,10 @@ import logging
 import pytest
 from redis import asyncio as aioredis
 
+from bench.valkey_server import Valkey
 from pachca_async.bot import Dispatcher
 from pachca_async.redis import RedisDedupe
 from tests.bot.fake_api import message, running
-
-from .server import Valkey
 
 
 def counting(seen: list[str]) -> Dispatcher:

@@ -4,6 +4,7 @@ takeover when the holder is killed, each event handled once."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import time
@@ -14,11 +15,12 @@ from pathlib import Path
 import pytest
 from redis import asyncio as aioredis
 
-from pachca_async.bot import EventPoller, LeaseLost
+from bench.valkey_server import Valkey
+from pachca_async import PachcaClient
+from pachca_async.bot import Dispatcher, EventPoller, LeaseLost
 from pachca_async.redis import RedisPollingLease
 from pachca_async.testing import FakePachca
-
-from .server import Valkey
+from pachca_async.webhooks import MessageWebhookPayload
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT, USER = 55, 7
@@ -128,3 +130,37 @@ async def test_killing_the_holder_hands_polling_over_each_event_once(
     assert texts == Counter(["one", "two", "three", "four", "five", "six"])  # each once
     assert {h.split()[0] for h in handled(fake)[3:]} == {"ab".replace(holder, "")}
     assert took < 5  # a lease of 1 s, looked at every 1/3 s
+
+
+async def test_polling_pauses_while_redis_is_down_and_resumes_after(
+    private_valkey: Valkey, fake: FakePachca, caplog: pytest.LogCaptureFixture
+) -> None:
+    dp = Dispatcher()
+
+    @dp.message()
+    async def answer(message: MessageWebhookPayload, pachca: PachcaClient) -> None:
+        await pachca.messages.create_message(entity_id=CHAT, content=f"x handled {message.content}")
+
+    lease = RedisPollingLease.from_url(private_valkey.url, ttl=0.5, retry_interval=0.0)
+    async with lease, fake.client() as pachca:
+        polling = asyncio.create_task(
+            dp.start_polling(pachca, lease=lease, interval=0.05, handle_signals=False)
+        )
+        try:
+            event(fake, "before")
+            await eventually(lambda: len(handled(fake)) == 1 and not fake.history)
+            private_valkey.kill()
+            await asyncio.sleep(0.6)  # the lease cannot be renewed: polling stops
+            event(fake, "during")
+            await asyncio.sleep(1.0)
+            assert handled(fake) == ["x handled before"]  # nobody polls without the lease
+            private_valkey.start()
+            await eventually(lambda: len(handled(fake)) == 2 and not fake.history)
+        finally:
+            dp.stop_polling()
+            await polling
+    assert handled(fake) == ["x handled before", "x handled during"]
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "WARNING",
+        "WARNING",
+    ]  # Redis unreachable; the lease lost
