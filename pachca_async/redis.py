@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Self
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Self, TypeVar, cast
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
@@ -40,6 +41,10 @@ __all__ = ["RedisDedupe", "RedisPollingLease", "RedisRateLimitBackend"]
 logger = logging.getLogger("pachca_async")
 
 _ERRORS = (RedisError, OSError)
+
+T = TypeVar("T")
+DOWN: Final = object()
+"""What `_Shared.attempt` returns when Redis could not be asked."""
 
 
 class _Shared:
@@ -97,6 +102,18 @@ class _Shared:
     def available(self) -> bool:
         """Whether to try Redis now: it is up, or it is time to look again."""
         return self._down_since is None or time.monotonic() >= self._retry_at
+
+    async def attempt(self, call: Callable[[], Awaitable[T]]) -> T | object:
+        """`call()`'s result, or `DOWN` when Redis is down (not even tried) or fails now."""
+        if not self.available:
+            return DOWN
+        try:
+            result = await call()
+        except _ERRORS as error:
+            self.failed(error)
+            return DOWN
+        self.answered()
+        return result
 
     def failed(self, error: BaseException) -> None:
         now = time.monotonic()
@@ -172,16 +189,10 @@ class RedisRateLimitBackend(_Shared):
 
     async def _run(self, op: str, key: RateKey, rate: Rate, a: float = 0, b: float = 0) -> Any:
         """The script's answer (seconds to wait, or 0), or None when Redis is down."""
-        if not self.available:
-            return None
         numbers = (rate.per_second, rate.burst, rate.slowdown, rate.recovery, a, b)
-        try:
-            answer = await self._script(keys=[self.name(*key)], args=[op, *map(_arg, numbers)])
-        except _ERRORS as error:
-            self.failed(error)
-            return None
-        self.answered()
-        return float(answer)
+        args = [op, *map(_arg, numbers)]
+        answer = await self.attempt(lambda: self._script(keys=[self.name(*key)], args=args))
+        return None if answer is DOWN else float(cast(str, answer))
 
 
 class RedisDedupe(_Shared):
@@ -212,27 +223,15 @@ class RedisDedupe(_Shared):
 
     async def claim(self, key: bytes) -> bool:
         first_here = await self._local.claim(key)
-        if self.available:
-            try:
-                first = await self.redis.set(
-                    self.name(key.hex()), b"1", nx=True, px=max(1, int(self.ttl * 1000))
-                )
-            except _ERRORS as error:
-                self.failed(error)
-            else:
-                self.answered()
-                return bool(first)
-        return first_here
+        expiry = max(1, int(self.ttl * 1000))
+        first = await self.attempt(
+            lambda: self.redis.set(self.name(key.hex()), b"1", nx=True, px=expiry)
+        )
+        return first_here if first is DOWN else bool(first)
 
     async def forget(self, key: bytes) -> None:
         await self._local.forget(key)
-        if self.available:
-            try:
-                await self.redis.delete(self.name(key.hex()))
-            except _ERRORS as error:
-                self.failed(error)
-            else:
-                self.answered()
+        await self.attempt(lambda: self.redis.delete(self.name(key.hex())))
 
 
 class RedisPollingLease(_Shared):
@@ -281,30 +280,18 @@ class RedisPollingLease(_Shared):
         return bool(await self._run("save", scope, fence, watermark))
 
     async def load(self, scope: str) -> str | None:
-        try:
-            saved = await self.redis.hget(self.name(scope), "watermark")
-        except _ERRORS as error:
-            self.failed(error)
-            raise LeaseLost("Redis is unreachable: cannot read the watermark") from None
-        self.answered()
+        saved = await self.attempt(lambda: self.redis.hget(self.name(scope), "watermark"))
+        if saved is DOWN:
+            raise LeaseLost("Redis is unreachable: cannot read the watermark")
         if saved is None:
             return None
         return saved.decode() if isinstance(saved, bytes) else str(saved)
 
     async def _run(self, op: str, scope: str, fence: int = 0, watermark: str = "") -> int:
         """The script's answer, or 0 (not acquired, not held) when Redis is down."""
-        if not self.available:
-            return 0
-        ttl = str(max(1, int(self.ttl * 1000)))
-        try:
-            answer = await self._script(
-                keys=[self.name(scope)], args=[op, ttl, str(fence), watermark]
-            )
-        except _ERRORS as error:
-            self.failed(error)
-            return 0
-        self.answered()
-        return int(answer)
+        args = [op, str(max(1, int(self.ttl * 1000))), str(fence), watermark]
+        answer = await self.attempt(lambda: self._script(keys=[self.name(scope)], args=args))
+        return 0 if answer is DOWN else int(cast(str, answer))
 
 
 def _arg(number: float) -> str:
@@ -315,7 +302,7 @@ def _arg(number: float) -> str:
 # (tests/redis/test_script.py runs both on the same sequences). `clock()` is defined first.
 _BODY = """
 local MIN_FACTOR, EPSILON = 1 / 16, 1e-9
-local FIELDS = {"tat", "paused_until", "floor", "ceiling", "slowed_at"}
+local FIELDS = {"tat", "paused_until", "floor", "ceiling", "slowed_at", "lag"}
 local key, op = KEYS[1], ARGV[1]
 local per_second, burst = tonumber(ARGV[2]), tonumber(ARGV[3])
 local slowdown, recovery = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -323,7 +310,7 @@ local a, b = tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = clock()
 
 local s = {tat = -math.huge, paused_until = -math.huge, floor = 1.0, ceiling = 1.0,
-           slowed_at = -math.huge}
+           slowed_at = -math.huge, lag = 0.0}
 local stored = redis.call("HMGET", key, unpack(FIELDS))
 local exists = false
 for i, field in ipairs(FIELDS) do
@@ -347,6 +334,7 @@ local function acquire(at)
   local interval, tolerance = shape(at)
   local ready = math.max(s.paused_until, s.tat - tolerance)
   if ready > at + EPSILON then return ready - at end
+  if s.tat < at then s.lag = 0.0 end
   s.tat = math.max(s.tat, at) + interval
   return 0.0
 end
@@ -360,8 +348,9 @@ local function postpone(at, by)
   if s.tat < at then
     local interval = shape(at)
     s.tat = at + interval
-  else
-    s.tat = s.tat + by
+  elseif by > s.lag then
+    s.tat = s.tat + (by - s.lag)
+    s.lag = by
   end
 end
 

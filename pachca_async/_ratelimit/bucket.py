@@ -26,7 +26,7 @@ EPSILON = 1e-9
 class BucketState:
     """One key's bucket. A state equal to a new one means "never used" and need not be kept."""
 
-    __slots__ = ("ceiling", "floor", "paused_until", "slowed_at", "tat")
+    __slots__ = ("ceiling", "floor", "lag", "paused_until", "slowed_at", "tat")
 
     def __init__(self) -> None:
         self.tat = -math.inf
@@ -36,6 +36,8 @@ class BucketState:
         self.ceiling = 1.0
         """The share of the rate that drew the last 429: known to be too much."""
         self.slowed_at = -math.inf
+        self.lag = 0.0
+        """How far `postpone` has pushed this busy spell back already."""
 
 
 def factor_at(state: BucketState, rate: Rate, now: float) -> float:
@@ -68,6 +70,8 @@ def acquire(state: BucketState, rate: Rate, now: float) -> float:
     ready = max(state.paused_until, state.tat - tolerance)
     if ready > now + EPSILON:
         return ready - now
+    if state.tat < now:  # full: a new busy spell starts
+        state.lag = 0.0
     state.tat = max(state.tat, now) + interval
     return 0.0
 
@@ -79,11 +83,13 @@ def release(state: BucketState, rate: Rate, now: float) -> None:
 
 def postpone(state: BucketState, rate: Rate, now: float, by: float) -> None:
     """A request reached the server up to `by` seconds after it was granted: the server's
-    refill may lag the bucket's by that much."""
+    refill may lag the bucket's by that much. Lags of one busy spell (the first requests of
+    several processes) overlap rather than add up: the bucket moves back by the largest."""
     if state.tat < now:  # full again meanwhile: count the request as arriving just now
         state.tat = now + shape(state, rate, now)[0]
-    else:
-        state.tat += by
+    elif by > state.lag:
+        state.tat += by - state.lag
+        state.lag = by
 
 
 def throttle(state: BucketState, rate: Rate, now: float, pause: float, sent_at: float) -> None:

@@ -12,23 +12,15 @@ from bench.valkey_server import Valkey
 
 @pytest.fixture(scope="session")
 def valkey() -> Iterator[Valkey]:
-    server = Valkey()
-    server.start()
-    try:
+    with Valkey() as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture
 def private_valkey() -> Iterator[Valkey]:
     """A server of the test's own, free to be killed and restarted."""
-    server = Valkey()
-    server.start()
-    try:
+    with Valkey() as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

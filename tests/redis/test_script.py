@@ -14,7 +14,7 @@ from pachca_async._ratelimit import bucket
 from pachca_async.redis import _BODY, _arg
 
 GIVEN_CLOCK = "local function clock() return tonumber(ARGV[8]) end\n"
-FIELDS = ("tat", "paused_until", "floor", "ceiling", "slowed_at")
+FIELDS = ("tat", "paused_until", "floor", "ceiling", "slowed_at", "lag")
 RATES = [
     Rate(4, burst=20),
     Rate(2.5, burst=5, recovery=10),
