@@ -34,7 +34,7 @@ from multidict import CIMultiDict
 
 from .._middleware import Handler
 from .._operation import RateClass
-from .._retry import parse_retry_after
+from .._retry_after import parse_retry_after
 from .._transport import Request, Response
 from .backend import MemoryRateLimitBackend, RateKey, RateLimitBackend
 from .config import Rate, RateLimits
