@@ -29,8 +29,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Self, TypeVar, cast
 
-from redis import asyncio as aioredis
-from redis.exceptions import RedisError
+try:
+    from redis import asyncio as aioredis
+    from redis.exceptions import RedisError
+except ImportError as error:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "pachca_async.redis needs redis-py: pip install 'pachca-async[redis]'"
+    ) from error
 
 from ._ratelimit import MemoryRateLimitBackend, Rate, RateKey
 from .bot._polling import LeaseLost

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -10,7 +11,10 @@ from redis import asyncio as aioredis
 from bench.valkey_server import Valkey
 from pachca_async.bot import Dispatcher
 from pachca_async.redis import RedisDedupe
+from pachca_async.testing import FakePachca
 from tests.bot.fake_api import message, running
+
+from .replica import start_replica, stop_replica
 
 
 def counting(seen: list[str]) -> Dispatcher:
@@ -62,3 +66,25 @@ async def test_while_redis_is_down_each_replica_still_drops_its_own_repeats(
         await bot.receiver.join()
     assert seen == ["handled"]
     assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.WARNING]
+
+
+async def test_two_receiver_processes_run_the_handler_once(valkey: Valkey) -> None:
+    async with FakePachca() as fake:
+        fake.add_chat("general", id=55)
+        arguments = ("receive", fake.base_url, valkey.url)
+        replicas = [  # in a thread: each asks the fake API who the bot is as it starts
+            await asyncio.to_thread(start_replica, *arguments, name, "s3cret") for name in "ab"
+        ]
+        try:
+            delivery = fake.message_event(fake.add_message("hi", chat_id=55, user_id=7))
+            answers = [
+                await fake.deliver(f"http://127.0.0.1:{port}/hook", delivery, secret="s3cret")
+                for _, port in replicas
+            ]
+            await fake.wait_for("POST", "/messages")
+            await asyncio.sleep(0.2)  # time for a second run, were there one
+        finally:
+            for process, _ in replicas:
+                stop_replica(process)
+    assert answers == [(200, "ok"), (200, "duplicate")]
+    assert [m["content"] for m in fake.messages.values()] == ["hi", "a handled hi"]

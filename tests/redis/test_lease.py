@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +19,8 @@ from pachca_async.bot import Dispatcher, EventPoller, LeaseLost
 from pachca_async.redis import RedisPollingLease
 from pachca_async.testing import FakePachca
 from pachca_async.webhooks import MessageWebhookPayload
+
+from .replica import start_replica, stop_replica
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT, USER = 55, 7
@@ -96,18 +96,12 @@ async def saved(redis: aioredis.Redis, entry_id: str) -> None:
     raise AssertionError(f"the watermark never reached {entry_id}")
 
 
-def start_replica(base_url: str, redis_url: str, name: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "tests.redis.poller_replica", base_url, redis_url, name]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    assert process.stdout.readline() == "ready\n"
-    return process
-
-
 async def test_killing_the_holder_hands_polling_over_each_event_once(
     valkey: Valkey, redis: aioredis.Redis, fake: FakePachca
 ) -> None:
-    replicas = {name: start_replica(fake.base_url, valkey.url, name) for name in ("a", "b")}
+    replicas = {
+        name: start_replica("poll", fake.base_url, valkey.url, name)[0] for name in ("a", "b")
+    }
     try:
         for text in ("one", "two", "three"):
             event(fake, text)
@@ -122,10 +116,7 @@ async def test_killing_the_holder_hands_polling_over_each_event_once(
         took = await eventually(lambda: len(handled(fake)) == 6 and not fake.history)
     finally:
         for process in replicas.values():
-            process.kill()
-            process.wait()
-            assert process.stdout is not None
-            process.stdout.close()
+            stop_replica(process)
     texts = Counter(h.split()[-1] for h in handled(fake))
     assert texts == Counter(["one", "two", "three", "four", "five", "six"])  # each once
     assert {h.split()[0] for h in handled(fake)[3:]} == {"ab".replace(holder, "")}
