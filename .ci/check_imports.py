@@ -17,6 +17,7 @@ import pachca_async
 NEEDS = {
     "pachca_async.otel": "the otel extra",
     "pachca_async.pytest_plugin": "pytest, which loads it",
+    "pachca_async.redis": "the redis extra",
 }
 
 
