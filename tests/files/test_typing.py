@@ -1,11 +1,12 @@
-"""What the README promises type-checks under `mypy --strict`, as users will write it."""
+"""What the docs promise type-checks under `mypy --strict`, as users will write it."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.readme import python_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,10 +35,8 @@ async def main(pachca: PachcaClient, data: bytes) -> Message:
 def test_uploads_type_check_strictly(tmp_path: Path) -> None:
     usage = tmp_path / "usage.py"
     usage.write_text(USAGE, encoding="utf-8")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    files_section = readme.split("\n## Files\n", 1)[1].split("\n## ", 1)[0]
-    snippets = tmp_path / "readme_files.py"
-    snippets.write_text("\n".join(re.findall(r"```python\n(.*?)```", files_section, re.S)))
+    snippets = tmp_path / "docs_files.py"
+    snippets.write_text("\n".join(python_blocks("# Files")))
     checked = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(usage), str(snippets)],
         cwd=ROOT,

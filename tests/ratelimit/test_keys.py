@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +23,9 @@ from pachca_async._storage import storage_request
 from pachca_async._uploads import STORE_FILE
 from pachca_async.models import MessageCreateRequest, MessageCreateRequestMessage, MessageEntityType
 from pachca_async.testing import run_virtual
+from tests.readme import python_blocks
 
 from .fake import PLAIN, FakeAPI, client
-
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 class Keys(list[tuple[Any, ...]]):
@@ -184,13 +181,10 @@ def test_requests_without_the_token_count_against_nothing() -> None:
     assert api.times() == [0.0, 0.0, 0.0, 0.0, 1.0]
 
 
-def test_the_readme_rate_limit_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    section = README.read_text(encoding="utf-8").split("## Rate limits", 1)[1]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
-    assert found, "README.md has no Python example under 'Rate limits'"
+def test_the_docs_rate_limit_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PACHCA_TOKEN", "a-token")
     names: dict[str, Any] = {}
-    exec(compile(found.group(1), str(README), "exec"), names)
+    exec(python_blocks("# Rate limits")[0], names)
     assert names["pachca"].rate_limiter.limits.message_write == Rate(2, burst=10)
     assert names["unlimited"].rate_limiter is None
     assert names["first"].rate_limiter is names["second"].rate_limiter

@@ -1,4 +1,4 @@
-"""The README's "Running several replicas" example runs as written, against FakePachca and a
+"""The docs' "Running several replicas" example runs as written, against FakePachca and a
 real Valkey: two receiving replicas handle a repeated delivery once, and polling echoes."""
 
 from __future__ import annotations
@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,20 +13,17 @@ import pytest
 from bench.valkey_server import Valkey, free_port
 from pachca_async import PachcaClient
 from pachca_async.testing import FakePachca
+from tests.readme import python_blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 SECRET = "replica-secret"
 
 
 def example(monkeypatch: pytest.MonkeyPatch, valkey: Valkey, fake: FakePachca) -> dict[str, Any]:
-    section = README.read_text(encoding="utf-8").split("## Running several replicas", 1)[1]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
-    assert found, "README.md has no Python example under 'Running several replicas'"
     monkeypatch.setenv("REDIS_URL", valkey.url)
     monkeypatch.setenv("PACHCA_TOKEN", "a-token")
     monkeypatch.setenv("PACHCA_WEBHOOK_SECRET", SECRET)
     names: dict[str, Any] = {}
-    exec(compile(found.group(1), str(README), "exec"), names)
+    exec(python_blocks("## Running several replicas")[0], names)
     names["PachcaClient"] = functools.partial(PachcaClient, base_url=fake.base_url)  # offline
     return names
 
