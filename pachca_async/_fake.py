@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from . import _documents
 from ._client import PachcaClient
 from ._config import REQUEST_ID_HEADER
 from ._fake_http import (
@@ -41,10 +42,6 @@ from .webhooks import SIGNATURE_HEADER, signature
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ENTITY_TYPES = ("discussion", "thread", "user")
-_MESSAGE_EVENT_FIELDS = (
-    *("id", "entity_type", "entity_id", "content", "user_id", "created_at", "changed_at"),
-    *("url", "chat_id", "parent_message_id", "thread"),
-)
 
 
 def signed_delivery(
@@ -231,12 +228,9 @@ class FakePachca:
 
     def message_event(self, message: Mapping[str, Any], event: str = "new") -> JSON:
         """The `message` webhook payload about `message`, stamped now."""
-        return {
-            "type": "message",
-            "event": event,
-            **{name: message.get(name) for name in _MESSAGE_EVENT_FIELDS},
-            "webhook_timestamp": int(self._clock().timestamp()),
-        }
+        return _documents.message_event(
+            message, event, webhook_timestamp=int(self._clock().timestamp())
+        )
 
     def add_event(self, payload: Mapping[str, Any], *, created_at: str | None = None) -> JSON:
         """Record a webhook payload in the bot's event history (`GET /webhooks/events`)."""
@@ -548,17 +542,8 @@ class FakePachca:
 
     async def _upload_params(self, request: web.Request) -> web.Response:
         upload = self._new_id("upload", {}, None)
-        params = {
-            "Content-Disposition": "attachment",
-            "acl": "private",
-            "policy": "fake-policy",
-            "x-amz-credential": "fake-credential",
-            "x-amz-algorithm": "AWS4-HMAC-SHA256",
-            "x-amz-date": "20250515T143000Z",
-            "x-amz-signature": "fake-signature",
-            "key": f"attaches/files/{self.bot_id}/{upload}/${{filename}}",
-            "direct_url": f"{self.base_url}/storage",
-        }
+        key = f"attaches/files/{self.bot_id}/{upload}/${{filename}}"
+        params = _documents.upload_params(f"{self.base_url}/storage", key)
         return web.json_response(params, status=201)
 
     async def _store(self, request: web.Request) -> web.Response:
@@ -632,27 +617,25 @@ class FakePachca:
         chat = self._chat_of(entity_type, fields["entity_id"])
         message_id = self._new_id("message", self.messages, id)
         now = self._now()
-        message: JSON = {
-            "id": message_id,
-            "entity_type": entity_type,
-            "entity_id": fields["entity_id"],
-            "chat_id": chat["id"],
-            "root_chat_id": chat["id"],
-            "content": fields["content"],
-            "user_id": user_id,
-            "created_at": now,
-            "url": f"https://app.pachca.com/chats/{chat['id']}?message={message_id}",
-            "files": self._files(fields.get("files") or []),
-            "voice_content": None,
-            "buttons": fields.get("buttons") or [],
-            "thread": None,
-            "forwarding": None,
-            "parent_message_id": fields.get("parent_message_id"),
-            "display_avatar_url": fields.get("display_avatar_url"),
-            "display_name": fields.get("display_name"),
-            "changed_at": now,
-            "deleted_at": None,
-        }
+        message = _documents.message(
+            message_id,
+            entity_type=entity_type,
+            entity_id=fields["entity_id"],
+            chat_id=chat["id"],
+            root_chat_id=chat["id"],
+            content=fields["content"],
+            user_id=user_id,
+            created_at=now,
+            url=f"https://app.pachca.com/chats/{chat['id']}?message={message_id}",
+            files=self._files(fields.get("files") or []),
+            buttons=fields.get("buttons") or [],
+            thread=None,
+            forwarding=None,
+            parent_message_id=fields.get("parent_message_id"),
+            display_avatar_url=fields.get("display_avatar_url"),
+            display_name=fields.get("display_name"),
+            changed_at=now,
+        )
         self.messages[message_id] = message
         chat["last_message_at"] = now
         return message

@@ -22,7 +22,8 @@ async def test_announce() -> None:
 `LocalBot` serves a bot's dispatcher on 127.0.0.1 and has a `FakePachca` deliver signed
 webhooks to it (the pytest plugin's `pachca_bot` fixture makes one). `MockTransport(handler)`
 needs no server at all: the handler gets each request and returns the response (see
-`json_response` and `request_json`).
+`json_response` and `request_json`). `message`, `message_event`, `page`, `search_page`,
+`api_error` and `upload_params` build Pachca's documents for such answers.
 
 Everything time-based in pachca-async (retry backoff, `Retry-After`, rate limits, timeouts)
 reads the event loop's clock and sleeps with `asyncio.sleep`. On a `VirtualClockLoop` those
@@ -49,6 +50,7 @@ import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ._documents import api_error, message, message_event, page, search_page, upload_params
 from ._exceptions import InvalidRequestError
 from ._fake import FakePachca, signed_delivery, stamp
 from ._fake_http import Call
@@ -62,11 +64,17 @@ __all__ = [
     "MockHandler",
     "MockTransport",
     "VirtualClockLoop",
+    "api_error",
     "json_response",
+    "message",
+    "message_event",
+    "page",
     "request_json",
     "run_virtual",
+    "search_page",
     "signed_delivery",
     "stamp",
+    "upload_params",
 ]
 
 T = TypeVar("T")

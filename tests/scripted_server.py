@@ -31,6 +31,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDictProxy, MultiDictProxy
 
+from pachca_async.testing import api_error
+
 BASE_PATH = "/api/shared/v1"
 TOKEN = "pk-test-9f8e7d6c5b4a-do-not-leak"
 """The token tests use: distinctive, so a leak into a repr or a log line is easy to spot."""
@@ -218,7 +220,7 @@ def serve_in_thread(server: ScriptedServer) -> Iterator[ScriptedServer]:
         loop.close()
 
 
-# -- canned Pachca objects ----------------------------------------------------------------------
+# -- canned Pachca objects (messages, pages, errors: pachca_async.testing) ---------------------
 
 
 def free_port() -> int:
@@ -227,49 +229,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-def message(id: int = 1, **changes: Any) -> dict[str, Any]:
-    """A rich message as the API sends it: files, buttons, a thread, a forwarding."""
-    document: dict[str, Any] = {
-        "id": id,
-        "entity_type": "discussion",
-        "entity_id": 198,
-        "chat_id": 198,
-        "root_chat_id": 198,
-        "content": "Hello",
-        "user_id": 12,
-        "created_at": "2024-05-01T10:00:00.000Z",
-        "url": f"https://app.pachca.com/chats/198?message={id}",
-        "files": [
-            {
-                "id": 3,
-                "key": "attaches/files/3/report.pdf",
-                "name": "report.pdf",
-                "file_type": "file",
-                "url": "https://files.example/3",
-                "width": None,
-                "height": None,
-            }
-        ],
-        "voice_content": None,
-        "buttons": [[{"text": "Open", "url": "https://example.com"}]],
-        "thread": {"id": 7, "chat_id": 700},
-        "forwarding": {
-            "original_message_id": 90,
-            "original_chat_id": 91,
-            "author_id": 92,
-            "original_created_at": "2024-04-30T09:00:00.000Z",
-            "original_thread_id": None,
-            "original_thread_message_id": None,
-            "original_thread_parent_chat_id": None,
-        },
-        "parent_message_id": None,
-        "changed_at": "2024-05-01T10:00:00.000Z",
-        "deleted_at": None,
-    }
-    document.update(changes)
-    return document
 
 
 def chat(id: int = 1, **changes: Any) -> dict[str, Any]:
@@ -340,26 +299,3 @@ def reaction(code: str = "👍", **changes: Any) -> dict[str, Any]:
     }
     document.update(changes)
     return document
-
-
-def page(items: list[Any], *, next_page: str = "next", has_next: bool = True) -> dict[str, Any]:
-    """A list endpoint's answer."""
-    paginate = {
-        "next_page": next_page,
-        "prev_page": "prev",
-        "has_next": has_next,
-        "has_prev": False,
-    }
-    return {"data": items, "meta": {"paginate": paginate}}
-
-
-def search_page(items: list[Any], *, total: int, next_page: str = "next") -> dict[str, Any]:
-    """A search endpoint's answer: a total and a forward cursor, no `has_next`."""
-    return {"data": items, "meta": {"total": total, "paginate": {"next_page": next_page}}}
-
-
-def api_error(key: str, message: str, code: str = "invalid", value: Any = None) -> dict[str, Any]:
-    """An `ApiError` body with one item."""
-    return {
-        "errors": [{"key": key, "value": value, "message": message, "code": code, "payload": None}]
-    }

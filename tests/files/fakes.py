@@ -16,7 +16,8 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from multidict import CIMultiDictProxy
 
-from bench import fixtures
+from pachca_async.testing import message
+from pachca_async.testing import upload_params as pachca_upload_params
 
 TOKEN = "secret-token-7f3a"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -125,7 +126,7 @@ def s3_error(status: int, code: str, message: str) -> Handler:
 
 def upload_params(storage_url: str, key: str | None = None, **extra: str) -> dict[str, str]:
     """What `POST /uploads` hands out (with `extra` fields before `direct_url`), for a fresh key."""
-    params = fixtures.upload_params(
+    params = pachca_upload_params(
         storage_url, key or f"attaches/files/93746/{uuid.uuid4()}/${{filename}}"
     )
     direct_url = params.pop("direct_url")
@@ -133,7 +134,7 @@ def upload_params(storage_url: str, key: str | None = None, **extra: str) -> dic
 
 
 def message_answer(status: int = 201) -> Handler:
-    return answer(status, {"data": fixtures.rich_message(0)})
+    return answer(status, {"data": message(194275)})
 
 
 def parse_form(content_type: str, body: bytes) -> list[Part]:

@@ -13,7 +13,7 @@ import pytest
 from multidict import CIMultiDict
 
 from pachca_async import PachcaClient, RateLimits, Request, Response, RetryPolicy
-from tests.scripted_server import message as rich_message
+from pachca_async.testing import message as rich_message
 
 TOKEN = "test-token"
 PLAIN = RateLimits(probe_bursts=False)

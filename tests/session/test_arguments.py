@@ -19,16 +19,8 @@ from pachca_async.models import (
     ViewBlockHeader,
     ViewBlockInput,
 )
-from tests.scripted_server import (
-    TOKEN,
-    Reply,
-    ScriptedServer,
-    chat,
-    message,
-    page,
-    search_page,
-    user,
-)
+from pachca_async.testing import message, page, search_page
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, chat, user
 from tests.session.conftest import NO_RETRIES
 
 UTC = datetime.UTC

@@ -54,7 +54,8 @@ from pachca_async.models import (
     WebhookMessageThread,
     WebhookPayloadUnion,
 )
-from tests.scripted_server import Reply, ScriptedServer, api_error, message, page, status, user
+from pachca_async.testing import api_error, message, page
+from tests.scripted_server import Reply, ScriptedServer, status, user
 
 UTC = datetime.UTC
 

@@ -41,8 +41,9 @@ from pachca_async import (
 from pachca_async._retry_after import MAX_RETRY_AFTER
 from pachca_async.forms import SubmitExpiredError, TriggerExpiredError
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
+from pachca_async.testing import api_error, message
 from pachca_async.webhooks import Failure, WebhookVerificationError
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, free_port
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
 OAUTH_401 = {"error": "invalid_token", "error_description": "Access token is missing"}

@@ -10,7 +10,8 @@ import pytest
 
 from pachca_async import APITimeoutError, PachcaClient, PachcaError, RetryPolicy, Timeout
 from pachca_async._transport import AiohttpTransport
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, free_port, message, user
+from pachca_async.testing import message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, free_port, user
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
 OK = Reply(200, {"data": message(5)})

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from pachca_async import APITimeoutError, NotFoundError, PachcaClient, RetryPolicy
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, message
+from pachca_async.testing import message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer
 from tests.session.conftest import virtual_clock
 
 LINE = re.compile(r"^(GET|POST|PUT|DELETE) (\S+) -> (\w+) in (\d+) ms \(attempt (\d+)\)$")

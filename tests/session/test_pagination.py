@@ -12,7 +12,8 @@ from pachca_async.models import (
     SearchPaginationMeta,
     User,
 )
-from tests.scripted_server import ScriptedServer, chat, page, search_page, user
+from pachca_async.testing import page, search_page
+from tests.scripted_server import ScriptedServer, chat, user
 
 
 def cursors(server: ScriptedServer) -> list[str | None]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
+from pachca_async.testing import message, page
 from tests.readme import README, modules
-from tests.scripted_server import ScriptedServer, chat, message, page, reaction, serve_in_thread
+from tests.scripted_server import ScriptedServer, chat, reaction, serve_in_thread
 
 
 def quick_start() -> str:

@@ -22,7 +22,8 @@ from pachca_async.models import (
     UserStatus,
     UserStatusAwayMessage,
 )
-from tests.scripted_server import Reply, ScriptedServer, message, reaction, status
+from pachca_async.testing import message
+from tests.scripted_server import Reply, ScriptedServer, reaction, status
 
 UTC = datetime.UTC
 

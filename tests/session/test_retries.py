@@ -34,7 +34,8 @@ from pachca_async import (
     ValidationError,
 )
 from pachca_async.models import Message
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, chat, free_port, message
+from pachca_async.testing import api_error, message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, chat, free_port
 from tests.session.conftest import virtual_clock
 
 OK = Reply(200, {"data": message(5)})

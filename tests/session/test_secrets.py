@@ -18,7 +18,8 @@ from pachca_async import (
     RetryEvent,
     RetryPolicy,
 )
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
+from pachca_async.testing import api_error, message
+from tests.scripted_server import TOKEN, Reply, ScriptedServer, free_port
 from tests.session.conftest import virtual_clock
 
 FAILURES = [
