@@ -54,7 +54,7 @@ from pachca_async.models import (
     WebhookMessageThread,
     WebhookPayloadUnion,
 )
-from pachca_async.testing import api_error, message, page
+from pachca_async.testing import api_error, message, message_event, page
 from tests.scripted_server import Reply, ScriptedServer, status, user
 
 UTC = datetime.UTC
@@ -81,21 +81,11 @@ def test_user_status_null_or_model() -> None:
 
 
 def message_webhook(**changes: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "type": "message",
-        "id": 5,
-        "event": "new",
-        "entity_type": "thread",
-        "entity_id": 70,
-        "content": "hi",
-        "user_id": 12,
-        "created_at": "2024-05-01T10:00:00.000Z",
-        "url": "https://app.pachca.com/chats/1?message=5",
-        "chat_id": 1,
-        "webhook_timestamp": 1714557600,
-    }
-    document.update(changes)
-    return document
+    """A `message` webhook about a thread's message, without `thread` (absent, not null)."""
+    sent = message(5, entity_type="thread", entity_id=70, chat_id=1, content="hi")
+    payload = message_event(sent)
+    del payload["thread"]
+    return {**payload, **changes}
 
 
 @pytest.mark.parametrize(
