@@ -13,7 +13,7 @@ import collections
 import datetime
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -26,11 +26,12 @@ from ._config import REQUEST_ID_HEADER
 from ._fake_http import (
     JSON,
     Call,
+    Handler,
     Refusal,
+    Reply,
     data,
     descending_order,
     envelope,
-    json_body,
     json_object,
     number,
     page,
@@ -38,8 +39,6 @@ from ._fake_http import (
 )
 from ._fake_routes import Routes
 from .webhooks import SIGNATURE_HEADER, signature
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ENTITY_TYPES = ("discussion", "thread", "user")
 
@@ -141,6 +140,7 @@ class FakePachca:
             chat=100, message=1000, event=0, upload=0, thread=500, draft=700, export=22300
         )
         self._failures: dict[tuple[str, str], collections.deque[tuple[int, float]]] = {}
+        self._replies: dict[tuple[str, str], collections.deque[Reply | Handler]] = {}
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -324,6 +324,17 @@ class FakePachca:
         queue = self._failures.setdefault((method.upper(), path), collections.deque())
         queue.extend((status, retry_after) for status in statuses)
 
+    def reply(self, method: str, path: str, *replies: Reply | Handler) -> None:
+        """Answer requests to `method path` with `replies` instead of serving them: each
+        request gets the next one, the last keeps answering (until `reply` is called again).
+
+        A reply is a `Reply` (a status with JSON or raw bytes, headers, a delay, a dropped
+        connection), or an aiohttp handler `async (web.Request) -> web.StreamResponse` for an
+        answer that depends on the request. For what no Pachca sends on its own: an HTML 502
+        from a proxy, a malformed body, an answer that never comes. `calls` records them too.
+        """
+        self._replies[(method.upper(), path)] = collections.deque(replies)
+
     # -- Pachca's other side -------------------------------------------------------------------
 
     async def deliver(
@@ -378,32 +389,50 @@ class FakePachca:
 
     @web.middleware
     async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Every request: record it, check the token, play scripted failures, answer errors."""
+        """Every request: record it, check the token, play scripted answers, answer errors."""
         arrived = asyncio.get_running_loop().time()
-        body: Any = None
+        route = (request.method, request.path)
+        raw = b""
+        if self._replies.get(route) or request.content_type != "multipart/form-data":
+            raw = await request.read()  # an upload to the storage is read by its route
+        reply = None
         try:
-            if request.content_type != "multipart/form-data":
-                body = await json_body(request)
-            response: web.StreamResponse | None = self._unauthorized(request) or self._scripted(
-                request
-            )
+            response = self._unauthorized(request) or self._scripted(request)
             if response is None:
-                response = await handler(request)
+                reply = self._reply(route)
+                answer = reply.answer if isinstance(reply, Reply) else reply or handler
+                response = await answer(request)
         except Refusal as refusal:
             response = refusal.response()
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
             response = Refusal(
                 404, "path", f"FakePachca does not serve {request.method} {request.path}"
             ).response()
-        response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))  # as Pachca does
-        call = Call(
-            request.method, request.path, request.query, request.headers, body,
-            response.status, arrived,
-        )  # fmt: skip
-        self.calls.append(call)
+        if reply is None:  # as Pachca does; a scripted reply is sent exactly as given
+            response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))
+        self.calls.append(self._call(request, raw, response.status, arrived))
         async with self._arrived:
             self._arrived.notify_all()
         return response
+
+    def _reply(self, route: tuple[str, str]) -> Reply | Handler | None:
+        queue = self._replies.get(route)
+        if not queue:
+            return None
+        return queue.popleft() if len(queue) > 1 else queue[0]
+
+    @staticmethod
+    def _call(request: web.Request, raw: bytes, status: int, arrived: float) -> Call:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        return Call(
+            request.method, request.path, request.query, request.headers, body, status, arrived,
+            raw=raw, raw_path=request.raw_path.partition("?")[0],
+            query_string=request.query_string, peer_port=peer[1] if peer else 0,
+        )  # fmt: skip
 
     def _scripted(self, request: web.Request) -> web.Response | None:
         queue = self._failures.get((request.method, request.path))

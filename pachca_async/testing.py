@@ -53,7 +53,7 @@ from typing import Any, TypeVar
 from ._documents import api_error, message, message_event, page, search_page, upload_params
 from ._exceptions import InvalidRequestError
 from ._fake import FakePachca, signed_delivery, stamp
-from ._fake_http import Call
+from ._fake_http import Call, Reply
 from ._local_bot import LocalBot
 from ._mock import MockHandler, MockTransport, json_response, request_json
 
@@ -63,6 +63,7 @@ __all__ = [
     "LocalBot",
     "MockHandler",
     "MockTransport",
+    "Reply",
     "VirtualClockLoop",
     "api_error",
     "json_response",

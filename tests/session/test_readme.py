@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from pachca_async.testing import message, page
+from pachca_async.testing import FakePachca, message, page
 from tests.readme import README, modules
-from tests.scripted_server import ScriptedServer, chat, reaction, serve_in_thread
+from tests.scripting import by_cursor, chat, reaction, reply_json, serve_in_thread
 
 
 def quick_start() -> str:
@@ -19,7 +19,7 @@ def quick_start() -> str:
     return modules()["quick_start"]
 
 
-def answer_like_pachca(server: ScriptedServer) -> None:
+def answer_like_pachca(server: FakePachca) -> None:
     async def create_message(request: web.Request) -> web.Response:
         sent = (await request.json())["message"]
         created = message(1001, entity_id=sent["entity_id"], chat_id=sent["entity_id"])
@@ -27,8 +27,9 @@ def answer_like_pachca(server: ScriptedServer) -> None:
         return web.json_response({"data": created}, status=201)
 
     server.reply("POST", "/messages", create_message)
-    server.json("GET", "/messages/1001", {"data": message(1001)})
-    server.by_cursor(
+    reply_json(server, "GET", "/messages/1001", {"data": message(1001)})
+    by_cursor(
+        server,
         "GET",
         "/chats",
         {
@@ -36,14 +37,14 @@ def answer_like_pachca(server: ScriptedServer) -> None:
             "p2": page([chat(3)], next_page="p3", has_next=False),
         },
     )
-    server.json("POST", "/messages/1001/reactions", reaction("👍"), status=201)
+    reply_json(server, "POST", "/messages/1001/reactions", reaction("👍"), status=201)
 
 
 def test_readme_quick_start_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = quick_start()
-    with serve_in_thread(ScriptedServer()) as server:
+    with serve_in_thread(FakePachca()) as server:
         answer_like_pachca(server)
         monkeypatch.setenv("PACHCA_BASE_URL", server.base_url)  # instead of api.pachca.com
         exec(compile(code, str(README), "exec"), {"__name__": "readme"})
@@ -55,7 +56,7 @@ def test_readme_quick_start_runs(
         "2 chat 2",
         "3 chat 3",
     ]
-    assert [(r.method, r.path, r.query_string) for r in server.requests] == [
+    assert [(r.method, r.path, r.query_string) for r in server.calls] == [
         ("POST", "/messages", ""),
         ("GET", "/messages/1001", ""),
         ("GET", "/chats", "limit=50"),
@@ -63,6 +64,6 @@ def test_readme_quick_start_runs(
         ("GET", "/chats", "limit=50&cursor=p2"),
         ("POST", "/messages/1001/reactions", ""),
     ]
-    assert server.requests[0].json() == {"message": {"entity_id": 198, "content": "Hello"}}
-    assert server.requests[-1].json() == {"code": "👍"}
-    assert {r.headers["Authorization"] for r in server.requests} == {"Bearer TOKEN"}
+    assert server.calls[0].body == {"message": {"entity_id": 198, "content": "Hello"}}
+    assert server.calls[-1].body == {"code": "👍"}
+    assert {r.headers["Authorization"] for r in server.calls} == {"Bearer TOKEN"}
