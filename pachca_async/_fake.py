@@ -396,6 +396,7 @@ class FakePachca:
         if self._replies.get(route) or request.content_type != "multipart/form-data":
             raw = await request.read()  # an upload to the storage is read by its route
         reply = None
+        response: web.StreamResponse | None
         try:
             response = self._unauthorized(request) or self._scripted(request)
             if response is None:
