@@ -325,8 +325,9 @@ class FakePachca:
         queue.extend((status, retry_after) for status in statuses)
 
     def reply(self, method: str, path: str, *replies: Reply | Handler) -> None:
-        """Answer requests to `method path` with `replies` instead of serving them: each
-        request gets the next one, the last keeps answering (until `reply` is called again).
+        """Answer requests to `method path` with `replies` instead of serving them (the token
+        is not checked either: the script is the whole answer). Each request gets the next
+        reply; the last keeps answering until `reply` is called again.
 
         A reply is a `Reply` (a status with JSON or raw bytes, headers, a delay, a dropped
         connection), or an aiohttp handler `async (web.Request) -> web.StreamResponse` for an
@@ -398,11 +399,13 @@ class FakePachca:
         reply = None
         response: web.StreamResponse | None
         try:
-            response = self._unauthorized(request) or self._scripted(request)
-            if response is None:
-                reply = self._reply(route)
-                answer = reply.answer if isinstance(reply, Reply) else reply or handler
+            reply = self._reply(route)  # first: a script plays Pachca whole, token check too
+            if reply is not None:
+                answer = reply.answer if isinstance(reply, Reply) else reply
                 response = await answer(request)
+            else:
+                response = self._unauthorized(request) or self._scripted(request)
+                response = response or await handler(request)
         except Refusal as refusal:
             response = refusal.response()
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
@@ -534,7 +537,9 @@ class FakePachca:
         extra = {k: v for k, v in fields.items() if k in ("member_ids", "channel", "public")}
         chat = self.add_chat(fields["name"], **extra)
         chat["member_ids"] = sorted({self.bot_id, *chat["member_ids"]})
-        return data(chat, status=201)
+        # The fake has no user directory: every requested member counts as found.
+        meta: dict[str, list[int]] = {"not_found_member_ids": []}
+        return web.json_response({"data": chat, "meta": meta}, status=201)
 
     async def _get_chat(self, request: web.Request) -> web.Response:
         return data(self._chat(number(request.match_info["id"], "id")))
