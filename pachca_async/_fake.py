@@ -41,6 +41,8 @@ from ._fake_routes import Routes
 from .webhooks import SIGNATURE_HEADER, signature
 
 ENTITY_TYPES = ("discussion", "thread", "user")
+MAX_BODY = 1 << 30
+"""The largest request body read whole: uploads of any size a test sends."""
 
 
 def signed_delivery(
@@ -151,7 +153,7 @@ class FakePachca:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._serve])
+        app = web.Application(middlewares=[self._serve], client_max_size=MAX_BODY)
         self._routes(app.router)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -331,8 +333,9 @@ class FakePachca:
 
         A reply is a `Reply` (a status with JSON or raw bytes, headers, a delay, a dropped
         connection), or an aiohttp handler `async (web.Request) -> web.StreamResponse` for an
-        answer that depends on the request. For what no Pachca sends on its own: an HTML 502
-        from a proxy, a malformed body, an answer that never comes. `calls` records them too.
+        answer that depends on the request (it reads the body itself, if at all). For what no
+        Pachca sends on its own: an HTML 502 from a proxy, a malformed body, an answer that
+        never comes, a storage that hangs up halfway. `calls` records them too.
         """
         self._replies[(method.upper(), path)] = collections.deque(replies)
 
@@ -394,8 +397,15 @@ class FakePachca:
         arrived = asyncio.get_running_loop().time()
         route = (request.method, request.path)
         raw = b""
-        if self._replies.get(route) or request.content_type != "multipart/form-data":
-            raw = await request.read()  # an upload to the storage is read by its route
+        scripted = self._replies.get(route)
+        # A handler reads the body itself (it may stop halfway), and so does the storage route.
+        if (scripted and isinstance(scripted[0], Reply)) or (
+            not scripted and request.content_type != "multipart/form-data"
+        ):
+            try:
+                raw = await request.read()
+            except (ConnectionResetError, aiohttp.ClientPayloadError):
+                return web.Response(status=400)  # the client gave up: no request to record
         reply = None
         response: web.StreamResponse | None
         try:
@@ -434,7 +444,8 @@ class FakePachca:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         return Call(
             request.method, request.path, request.query, request.headers, body, status, arrived,
-            raw=raw, raw_path=request.raw_path.partition("?")[0],
+            raw=raw, raw_headers=b"\r\n".join(k + b": " + v for k, v in request.raw_headers),
+            raw_path=request.raw_path.partition("?")[0],
             query_string=request.query_string, peer_port=peer[1] if peer else 0,
         )  # fmt: skip
 

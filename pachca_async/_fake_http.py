@@ -46,7 +46,10 @@ class Call:
     at: float
     """The event loop's clock when it arrived."""
     raw: bytes = b""
-    """The body's bytes as sent (empty for an upload the storage took: see `stored`)."""
+    """The body's bytes as sent (empty for an upload the storage took, see `stored`, and for
+    a request a scripted handler answered: it reads the body itself)."""
+    raw_headers: bytes = b""
+    """The header lines as sent (`Name: value`, CRLF between), names in the client's case."""
     raw_path: str = ""
     """The path as sent, percent-encoding kept."""
     query_string: str = ""
@@ -81,7 +84,7 @@ class Reply:
 
     def response(self) -> web.Response:
         """The answer as aiohttp sends it."""
-        body, content_type = self.body, self.content_type
+        body, content_type = self.body, self.content_type or self.headers.get("Content-Type")
         if self.json is not _NO_JSON:
             body, content_type = json.dumps(self.json), content_type or "application/json"
         response = web.Response(status=self.status, headers=self.headers)
