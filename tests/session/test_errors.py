@@ -39,6 +39,7 @@ from pachca_async import (
     ValidationError,
 )
 from pachca_async._retry_after import MAX_RETRY_AFTER
+from pachca_async.bot import LeaseLost
 from pachca_async.forms import SubmitExpiredError, TriggerExpiredError
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
 from pachca_async.testing import FakePachca, Reply, api_error, message
@@ -467,6 +468,7 @@ SAMPLES: list[PachcaError] = [
     InvalidRequestError("bad argument"),
     TriggerExpiredError("late"),
     SubmitExpiredError("too late to answer"),
+    LeaseLost("another replica polls now"),
     StorageError("refused", status=403, code="AccessDenied", storage_message="denied"),
     UploadError("refused", status=400, code="EntityTooLarge", storage_message="big"),
     DownloadError("refused", status=404, code="NoSuchKey", storage_message="gone"),
