@@ -37,7 +37,10 @@ from ._fake_http import (
     page,
     require,
 )
+from ._fake_limits import ServerLimits, rate_class_of, retry_after
 from ._fake_routes import Routes
+from ._operation import RateClass
+from ._ratelimit import RateLimits
 from .webhooks import SIGNATURE_HEADER, signature
 
 ENTITY_TYPES = ("discussion", "thread", "user")
@@ -89,6 +92,9 @@ class FakePachca:
         bot_id: The user the token belongs to: the author of what is created through the API.
         clock: The current time, for `created_at` and `webhook_timestamp` (default: now, UTC).
         history_newest_first: The order `GET /webhooks/events` lists the event history in.
+        rate_limits: Enforce these limits as Pachca does (`RateLimits()`: the documented ones):
+            a call beyond its bucket gets 429 with `Retry-After` in whole seconds. Message
+            writes count per token and chat, the rest per token. None: no limits.
 
     State is plain dicts in Pachca's shapes, open to read and change: `chats` and `messages`
     by id, `reactions` by message id, `history` (event-history entries), `stored` (files sent
@@ -116,6 +122,7 @@ class FakePachca:
         port: int = 0,
         clock: Callable[[], datetime.datetime] = _utc_now,
         history_newest_first: bool = True,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.bot_id = bot_id
         self.history_newest_first = history_newest_first
@@ -141,6 +148,7 @@ class FakePachca:
         self._last_ids: collections.Counter[str] = collections.Counter(
             chat=100, message=1000, event=0, upload=0, thread=500, draft=700, export=22300
         )
+        self._limits = None if rate_limits is None else ServerLimits(rate_limits)
         self._failures: dict[tuple[str, str], collections.deque[tuple[int, float]]] = {}
         self._replies: dict[tuple[str, str], collections.deque[Reply | Handler]] = {}
         self._arrived = asyncio.Condition()
@@ -414,7 +422,11 @@ class FakePachca:
                 answer = reply.answer if isinstance(reply, Reply) else reply
                 response = await answer(request)
             else:
-                response = self._unauthorized(request) or self._scripted(request)
+                response = (
+                    self._unauthorized(request)
+                    or self._over_limit(request, raw)
+                    or self._scripted(request)
+                )
                 response = response or await handler(request)
         except Refusal as refusal:
             response = refusal.response()
@@ -456,6 +468,34 @@ class FakePachca:
         status, retry_after = queue.popleft()
         headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
         return Refusal(status, "base", f"a scripted {status}").response(headers)
+
+    def _over_limit(self, request: web.Request, raw: bytes) -> web.Response | None:
+        """A 429 for a call beyond its bucket (see `rate_limits`), or None to serve it."""
+        if self._limits is None or request.path.split("/")[1] == "storage":
+            return None
+        rate_class = rate_class_of(request.method, request.path)
+        key: tuple[str, ...] = (request.headers.get("Authorization", ""),)
+        if rate_class is RateClass.MESSAGE_WRITE:
+            key += self._written_chat(request, raw)
+        wait = self._limits.wait(rate_class, key, asyncio.get_running_loop().time())
+        if not wait:
+            return None
+        refusal = Refusal(429, "base", "Too many requests", "rate_limit")
+        return refusal.response({"Retry-After": retry_after(wait)})
+
+    def _written_chat(self, request: web.Request, raw: bytes) -> tuple[str, str]:
+        """Where a message write goes: the new message's entity, or the edited one's chat."""
+        message_id = request.match_info.get("id")
+        if message_id is None:
+            try:
+                fields = json.loads(raw)["message"]
+                return str(fields.get("entity_type", "discussion")), str(fields["entity_id"])
+            except (ValueError, TypeError, KeyError):
+                return "", ""  # refused as a bad request once it is served
+        message = self.messages.get(int(message_id)) if message_id.isdigit() else None
+        if message is None:
+            return "message", message_id
+        return str(message["entity_type"]), str(message["entity_id"])
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
         if request.path.split("/")[1] == "storage":  # the storage takes no token
