@@ -1,5 +1,10 @@
 """Webhook payloads as Pachca sends them, and a bot receiving them on 127.0.0.1 that answers
-through the client to `pachca_async.testing.FakePachca`."""
+through the client to `pachca_async.testing.FakePachca`.
+
+`running()` is not `LocalBot`: these tests watch the receiver itself (what it answers before
+its handlers finish, the export callback's route, bad signatures), where `LocalBot.deliver`
+waits for the handlers and raises their errors, as a user's bot test wants.
+"""
 
 from __future__ import annotations
 
