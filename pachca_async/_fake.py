@@ -436,6 +436,8 @@ class FakePachca:
             ).response()
         if reply is None:  # as Pachca does; a scripted reply is sent exactly as given
             response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))
+        elif not raw and request.content.is_eof():  # a handler that read the whole body
+            raw = await request.read()
         self.calls.append(self._call(request, raw, response.status, arrived))
         async with self._arrived:
             self._arrived.notify_all()

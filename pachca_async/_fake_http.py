@@ -47,7 +47,7 @@ class Call:
     """The event loop's clock when it arrived."""
     raw: bytes = b""
     """The body's bytes as sent (empty for an upload the storage took, see `stored`, and for
-    a request a scripted handler answered: it reads the body itself)."""
+    a request a scripted handler answered without reading its body whole)."""
     raw_headers: bytes = b""
     """The header lines as sent (`Name: value`, CRLF between), names in the client's case."""
     raw_path: str = ""
