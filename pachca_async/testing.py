@@ -4,7 +4,9 @@ and a controllable clock.
 `FakePachca` serves the Pachca API from memory on 127.0.0.1, so a bot or a script can be
 tested offline, with no account and no token: it keeps chats, messages, reactions, files and
 the event history, answers in Pachca's shapes (envelopes, cursor pagination, typed errors),
-records every request, and delivers signed webhooks the way Pachca does.
+records every request, and delivers signed webhooks the way Pachca does. It can also enforce
+Pachca's rate limits (`rate_limits=`) and play answers no Pachca sends on its own
+(`reply(method, path, Reply(...))`: a proxy's 502, a malformed body, a dropped connection).
 
 ```python
 from pachca_async.testing import FakePachca
