@@ -92,6 +92,8 @@ class FakePachca:
         bot_id: The user the token belongs to: the author of what is created through the API.
         clock: The current time, for `created_at` and `webhook_timestamp` (default: now, UTC).
         history_newest_first: The order `GET /webhooks/events` lists the event history in.
+        base_path: Serve under this path, as Pachca serves under `/api/shared/v1`; `base_url`
+            includes it and the paths in `calls` are below it.
         rate_limits: Enforce these limits as Pachca does (`RateLimits()`: the documented ones):
             a call beyond its bucket gets 429 with `Retry-After` in whole seconds. Message
             writes count per token and chat, the rest per token. None: no limits.
@@ -122,6 +124,7 @@ class FakePachca:
         port: int = 0,
         clock: Callable[[], datetime.datetime] = _utc_now,
         history_newest_first: bool = True,
+        base_path: str = "",
         rate_limits: RateLimits | None = None,
     ) -> None:
         self.bot_id = bot_id
@@ -140,8 +143,10 @@ class FakePachca:
         self.avatars: dict[str, bytes] = {}
         self.submissions: dict[str, JSON] = {}
         self.calls: list[Call] = []
+        self.base_path = base_path.rstrip("/")
         self.base_url = ""
-        """`http://127.0.0.1:PORT` once started: what `PachcaClient(base_url=...)` takes."""
+        """`http://127.0.0.1:PORT` (and `base_path`) once started: what
+        `PachcaClient(base_url=...)` takes."""
         self._token = token
         self._port = port
         self._clock = clock
@@ -163,11 +168,15 @@ class FakePachca:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._serve], client_max_size=MAX_BODY)
         self._routes(app.router)
+        if self.base_path:
+            root = web.Application(client_max_size=MAX_BODY)
+            root.add_subapp(self.base_path, app)
+            app = root
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
         host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"http://{host}:{port}{self.base_path}"
 
     async def close(self) -> None:
         if self._session is not None:
@@ -403,7 +412,7 @@ class FakePachca:
     async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every request: record it, check the token, play scripted answers, answer errors."""
         arrived = asyncio.get_running_loop().time()
-        route = (request.method, request.path)
+        route = (request.method, self._path(request))
         raw = b""
         scripted = self._replies.get(route)
         # A handler reads the body itself (it may stop halfway), and so does the storage route.
@@ -432,7 +441,7 @@ class FakePachca:
             response = refusal.response()
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
             response = Refusal(
-                404, "path", f"FakePachca does not serve {request.method} {request.path}"
+                404, "path", f"FakePachca does not serve {request.method} {route[1]}"
             ).response()
         if reply is None:  # as Pachca does; a scripted reply is sent exactly as given
             response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))
@@ -449,33 +458,38 @@ class FakePachca:
             return None
         return queue.popleft() if len(queue) > 1 else queue[0]
 
-    @staticmethod
-    def _call(request: web.Request, raw: bytes, status: int, arrived: float) -> Call:
+    def _call(self, request: web.Request, raw: bytes, status: int, arrived: float) -> Call:
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
         peer = request.transport.get_extra_info("peername") if request.transport else None
         return Call(
-            request.method, request.path, request.query, request.headers, body, status, arrived,
+            request.method, self._path(request), request.query, request.headers, body, status,
+            arrived,
             raw=raw, raw_headers=b"\r\n".join(k + b": " + v for k, v in request.raw_headers),
             raw_path=request.raw_path.partition("?")[0],
             query_string=request.query_string, peer_port=peer[1] if peer else 0,
         )  # fmt: skip
 
     def _scripted(self, request: web.Request) -> web.Response | None:
-        queue = self._failures.get((request.method, request.path))
+        queue = self._failures.get((request.method, self._path(request)))
         if not queue:
             return None
         status, retry_after = queue.popleft()
         headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
         return Refusal(status, "base", f"a scripted {status}").response(headers)
 
+    def _path(self, request: web.Request) -> str:
+        """The path of `request` below `base_path` (`/messages/5`)."""
+        return request.path.removeprefix(self.base_path)
+
     def _over_limit(self, request: web.Request, raw: bytes) -> web.Response | None:
         """A 429 for a call beyond its bucket (see `rate_limits`), or None to serve it."""
-        if self._limits is None or request.path.split("/")[1] == "storage":
+        path = self._path(request)
+        if self._limits is None or path.split("/")[1] == "storage":
             return None
-        rate_class = rate_class_of(request.method, request.path)
+        rate_class = rate_class_of(request.method, path)
         key: tuple[str, ...] = (request.headers.get("Authorization", ""),)
         if rate_class is RateClass.MESSAGE_WRITE:
             key += self._written_chat(request, raw)
@@ -500,7 +514,7 @@ class FakePachca:
         return str(message["entity_type"]), str(message["entity_id"])
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if request.path.split("/")[1] == "storage":  # the storage takes no token
+        if self._path(request).split("/")[1] == "storage":  # the storage takes no token
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or not token:

@@ -2,7 +2,7 @@
 (`FakePachca.reply`), read back from `FakePachca.calls`.
 
 ```python
-async with FakePachca() as server:
+async with FakePachca(base_path=BASE_PATH) as server:
     server.reply("GET", "/messages/5", Reply(json={"data": message()}))
     async with PachcaClient(TOKEN, base_url=server.base_url) as pachca:
         await pachca.messages.get_message(5)
@@ -28,8 +28,15 @@ from aiohttp import web
 
 from pachca_async.testing import FakePachca, Reply, api_error
 
+BASE_PATH = "/api/shared/v1"
+"""Where the session tests' `FakePachca` serves, as Pachca does: the client sends full paths."""
 TOKEN = "pk-test-9f8e7d6c5b4a-do-not-leak"
 """The token tests use: distinctive, so a leak into a repr or a log line is easy to spot."""
+
+
+def root(server: FakePachca) -> str:
+    """The server's root (`http://127.0.0.1:PORT`), below Pachca's base path."""
+    return server.base_url.removesuffix(BASE_PATH)
 
 
 def reply_json(

@@ -185,6 +185,20 @@ async def test_scripted_replies_answer_exactly_in_order_the_last_repeating() -> 
     assert b"Authorization: Bearer wrong" in sent.raw_headers
 
 
+async def test_a_base_path_is_served_as_pachcas() -> None:
+    async with FakePachca(base_path="/api/shared/v1") as api, api.client() as pachca:
+        assert api.base_url.endswith("/api/shared/v1")
+        chat = await pachca.chats.create_chat(name="General")
+        await pachca.messages.create_message(entity_id=chat.id, content="hi")
+        outside = api.base_url.removesuffix("/api/shared/v1") + "/messages"
+        async with aiohttp.ClientSession() as session, session.get(outside) as answer:
+            assert answer.status == 404
+    assert [(c.path, c.raw_path) for c in api.calls] == [
+        ("/chats", "/api/shared/v1/chats"),
+        ("/messages", "/api/shared/v1/messages"),
+    ]
+
+
 def test_rate_limits_are_enforced_per_chat_as_pachca_does() -> None:
     limits = RateLimits(message_write=Rate(2, burst=3))
 

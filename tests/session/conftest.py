@@ -10,7 +10,7 @@ import pytest
 
 from pachca_async import PachcaClient, RetryPolicy
 from pachca_async.testing import FakePachca, run_virtual
-from tests.scripting import TOKEN
+from tests.scripting import BASE_PATH, TOKEN
 
 T = TypeVar("T")
 
@@ -19,7 +19,7 @@ NO_RETRIES = RetryPolicy(max_retries=0)
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakePachca]:
-    async with FakePachca() as fake:
+    async with FakePachca(base_path=BASE_PATH) as fake:
         yield fake
 
 

@@ -48,7 +48,7 @@ async def test_path_parameter_positional_or_keyword(
 async def test_path_parameter_is_percent_encoded(server: FakePachca, pachca: PachcaClient) -> None:
     server.reply("DELETE", "/webhooks/events/a/b c", Reply(204))
     await pachca.bots.delete_webhook_event("a/b c")
-    assert server.calls[-1].raw_path == "/webhooks/events/a%2Fb%20c"
+    assert server.calls[-1].raw_path == "/api/shared/v1/webhooks/events/a%2Fb%20c"
 
 
 @pytest.mark.parametrize("value", [None, ""])

@@ -44,7 +44,7 @@ from pachca_async.forms import SubmitExpiredError, TriggerExpiredError
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
 from pachca_async.testing import FakePachca, Reply, api_error, message
 from pachca_async.webhooks import Failure, WebhookVerificationError
-from tests.scripting import TOKEN, count, free_port, reply_json
+from tests.scripting import BASE_PATH, TOKEN, count, free_port, reply_json
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
 OAUTH_401 = {"error": "invalid_token", "error_description": "Access token is missing"}
@@ -81,7 +81,10 @@ async def test_status_maps_to_its_error_type(
     assert isinstance(error, APIStatusError)
     assert error.status == reply.status
     assert error.operation == "messages.get_message"
-    assert f"messages.get_message (GET /messages/5) failed with {reply.status}" in str(error)
+    assert (
+        f"messages.get_message (GET /api/shared/v1/messages/5) failed with {reply.status}"
+        in str(error)
+    )
 
 
 async def test_validation_error_carries_field_items(
@@ -324,13 +327,13 @@ async def test_connection_refused_is_connect_error() -> None:
 
 @virtual_clock
 async def test_slow_answer_is_timeout_error() -> None:
-    async with FakePachca() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=31))
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=NO_RETRIES) as pachca:
             with pytest.raises(PachcaError) as caught:
                 await pachca.messages.get_message(5)
     assert type(caught.value) is APITimeoutError
-    assert "GET /messages/5" in str(caught.value)
+    assert "GET /api/shared/v1/messages/5" in str(caught.value)
 
 
 async def test_dropped_connection_is_connection_error(

@@ -11,7 +11,7 @@ import pytest
 from pachca_async import APITimeoutError, PachcaClient, PachcaError, RetryPolicy, Timeout
 from pachca_async._transport import AiohttpTransport
 from pachca_async.testing import FakePachca, Reply, message
-from tests.scripting import TOKEN, count, free_port, reply_json, user
+from tests.scripting import BASE_PATH, TOKEN, count, free_port, reply_json, root, user
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
 OK = Reply(200, {"data": message(5)})
@@ -67,8 +67,7 @@ async def test_callers_session_is_used_and_left_open(server: FakePachca) -> None
         assert not session.closed
         assert server.calls[-1].headers["X-Caller"] == "mine"
         assert server.calls[-1].headers["Authorization"] == f"Bearer {TOKEN}"
-        authorized = {"Authorization": f"Bearer {TOKEN}"}
-        async with session.get(f"{server.base_url}/messages/5", headers=authorized) as still_open:
+        async with session.get(f"{server.base_url}/messages/5") as still_open:
             assert still_open.status == 200
 
 
@@ -120,7 +119,7 @@ async def timed_out_after(pachca: PachcaClient) -> float:
 
 @virtual_clock
 async def test_timeouts_take_effect_per_client_and_per_call() -> None:
-    async with FakePachca() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         # 299 s: within what aiohttp alone would wait, far past what a client should
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=299))
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=NO_RETRIES) as default:
@@ -143,7 +142,7 @@ async def test_timeouts_take_effect_per_client_and_per_call() -> None:
 async def test_proxy_is_used_the_aiohttp_way(server: FakePachca) -> None:
     server.reply("GET", "/messages/5", OK)
     async with PachcaClient(
-        TOKEN, base_url="http://pachca.invalid", proxy=server.base_url
+        TOKEN, base_url="http://pachca.invalid/api/shared/v1", proxy=root(server)
     ) as pachca:
         assert (await pachca.messages.get_message(5)).id == 5
     assert server.calls[-1].headers["Host"] == "pachca.invalid"  # asked the proxy for that host
@@ -165,4 +164,4 @@ async def test_middlewares_wrap_every_request(server: FakePachca) -> None:
     ) as pachca:
         await pachca.profile.get_profile()
         await pachca.with_options(timeout=5).profile.get_profile()
-    assert seen == ["GET /profile #1", "200"] * 2
+    assert seen == ["GET /api/shared/v1/profile #1", "200"] * 2

@@ -9,7 +9,7 @@ import pytest
 
 from pachca_async import APITimeoutError, NotFoundError, PachcaClient, RetryPolicy
 from pachca_async.testing import FakePachca, Reply, message
-from tests.scripting import TOKEN, reply_json
+from tests.scripting import BASE_PATH, TOKEN, reply_json
 from tests.session.conftest import virtual_clock
 
 LINE = re.compile(r"^(GET|POST|PUT|DELETE) (\S+) -> (\w+) in (\d+) ms \(attempt (\d+)\)$")
@@ -29,7 +29,7 @@ def request_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, ...]]:
 @virtual_clock
 async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
-    async with FakePachca() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=1.5))
         server.reply("POST", "/messages", Reply(201, {"data": message(9)}))
         server.reply("DELETE", "/messages/5", Reply(404))
@@ -39,9 +39,9 @@ async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> N
             with pytest.raises(NotFoundError):
                 await pachca.messages.delete_message(5)
     assert request_lines(caplog) == [
-        ("GET", "/messages/5", "200", "1500", "1"),
-        ("POST", "/messages", "201", "0", "1"),
-        ("DELETE", "/messages/5", "404", "0", "1"),
+        ("GET", "/api/shared/v1/messages/5", "200", "1500", "1"),
+        ("POST", "/api/shared/v1/messages", "201", "0", "1"),
+        ("DELETE", "/api/shared/v1/messages/5", "404", "0", "1"),
     ]
 
 
@@ -49,15 +49,20 @@ async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> N
 async def test_each_attempt_logs_its_own_line(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
     retry = RetryPolicy(max_retries=2, random=lambda: 0.5)
-    async with FakePachca() as server:
-        server.reply("GET", "/messages/5", Reply(503), Reply(200, {"data": message(5)}, delay=40))
+    async with FakePachca(base_path=BASE_PATH) as server:
+        server.reply(
+            "GET",
+            "/messages/5",
+            Reply(503),
+            Reply(200, {"data": message(5)}, delay=40),
+        )
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=retry) as pachca:
             with pytest.raises(APITimeoutError):
                 await pachca.messages.get_message(5)
     assert request_lines(caplog) == [
-        ("GET", "/messages/5", "503", "0", "1"),
-        ("GET", "/messages/5", "APITimeoutError", "30000", "2"),
-        ("GET", "/messages/5", "APITimeoutError", "30000", "3"),
+        ("GET", "/api/shared/v1/messages/5", "503", "0", "1"),
+        ("GET", "/api/shared/v1/messages/5", "APITimeoutError", "30000", "2"),
+        ("GET", "/api/shared/v1/messages/5", "APITimeoutError", "30000", "3"),
     ]
 
 

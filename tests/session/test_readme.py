@@ -14,7 +14,7 @@ from aiohttp import web
 import pachca_async
 from pachca_async.testing import FakePachca, message, page
 from tests.readme import README, modules
-from tests.scripting import by_cursor, chat, reaction, reply_json, serve_in_thread
+from tests.scripting import BASE_PATH, by_cursor, chat, reaction, reply_json, serve_in_thread
 
 
 def quick_start() -> str:
@@ -47,7 +47,7 @@ def test_readme_quick_start_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = quick_start()
-    with serve_in_thread(FakePachca()) as server:
+    with serve_in_thread(FakePachca(base_path=BASE_PATH)) as server:
         answer_like_pachca(server)
         monkeypatch.setenv("PACHCA_BASE_URL", server.base_url)  # instead of api.pachca.com
         exec(compile(code, str(README), "exec"), {"__name__": "readme"})

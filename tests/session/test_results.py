@@ -23,7 +23,7 @@ from pachca_async.models import (
     UserStatusAwayMessage,
 )
 from pachca_async.testing import FakePachca, Reply, message
-from tests.scripting import count, reaction, reply_json, status
+from tests.scripting import count, reaction, reply_json, root, status
 
 UTC = datetime.UTC
 
@@ -109,7 +109,7 @@ async def test_null_is_not_accepted_where_the_spec_forbids_it(
 async def test_export_download_returns_location_without_following(
     server: FakePachca, pachca: PachcaClient
 ) -> None:
-    archive = f"{server.base_url}/storage/export-7.zip"
+    archive = f"{root(server)}/storage/export-7.zip"
     server.reply("GET", "/chats/exports/7", Reply(302, headers={"Location": archive}))
     server.reply("GET", "/storage/export-7.zip", Reply(200, body=b"PK..."))
     assert await pachca.chats.download_export(7) == archive
@@ -118,7 +118,7 @@ async def test_export_download_returns_location_without_following(
 
 async def test_relative_location_is_made_absolute(server: FakePachca, pachca: PachcaClient) -> None:
     server.reply("GET", "/chats/exports/7", Reply(302, headers={"Location": "/storage/e.zip"}))
-    assert await pachca.chats.download_export(7) == f"{server.base_url}/storage/e.zip"
+    assert await pachca.chats.download_export(7) == f"{root(server)}/storage/e.zip"
 
 
 async def test_redirect_without_location_is_a_decode_error(

@@ -35,7 +35,7 @@ from pachca_async import (
 )
 from pachca_async.models import Message
 from pachca_async.testing import FakePachca, Reply, api_error, message
-from tests.scripting import TOKEN, chat, count, free_port
+from tests.scripting import BASE_PATH, TOKEN, chat, count, free_port
 from tests.session.conftest import virtual_clock
 
 OK = Reply(200, {"data": message(5)})
@@ -62,7 +62,7 @@ def client(server: FakePachca, retry: RetryPolicy = STEADY, **options: Any) -> P
 @virtual_clock
 async def test_429_waits_retry_after_and_never_less(draw: float) -> None:
     async with (
-        FakePachca() as server,
+        FakePachca(base_path=BASE_PATH) as server,
         client(server, RetryPolicy(random=lambda: draw)) as pachca,
     ):
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": "3"}), OK)
@@ -74,7 +74,7 @@ async def test_429_waits_retry_after_and_never_less(draw: float) -> None:
 @virtual_clock
 async def test_429_on_post_is_retried() -> None:
     # a 429 means the server refused the request: sending it again cannot duplicate it
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("POST", "/messages", Reply(429, headers={"Retry-After": "1"}), OK)
         await pachca.messages.create_message(entity_id=1, content="once")
     assert count(server, "POST") == 2
@@ -85,7 +85,7 @@ async def test_429_waits_until_http_date() -> None:
     now = 1_714_557_600.0
     retry = RetryPolicy(random=lambda: 0.0, wall_clock=lambda: now)
     later = email.utils.formatdate(now + 30, usegmt=True)
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": later}), OK)
         await pachca.messages.get_message(5)
     assert gaps(server) == [30.0]
@@ -93,7 +93,7 @@ async def test_429_waits_until_http_date() -> None:
 
 @virtual_clock
 async def test_429_without_retry_after_backs_off() -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", Reply(429), Reply(429), OK)
         await pachca.messages.get_message(5)
     assert gaps(server) == [0.5, 1.0]
@@ -102,7 +102,7 @@ async def test_429_without_retry_after_backs_off() -> None:
 @virtual_clock
 async def test_retry_after_above_the_cap_raises_at_once() -> None:
     loop = asyncio.get_running_loop()
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("POST", "/messages", Reply(429, headers={"Retry-After": "61"}), OK)
         started = loop.time()
         with pytest.raises(RateLimitError) as caught:
@@ -115,7 +115,7 @@ async def test_retry_after_above_the_cap_raises_at_once() -> None:
 @virtual_clock
 async def test_the_cap_is_configurable() -> None:
     retry = STEADY.with_changes(max_retry_after=3600, deadline=None, jitter=0)
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": "900"}), OK)
         await pachca.messages.get_message(5)
     assert gaps(server) == [900.0]
@@ -137,7 +137,7 @@ SAFE_CALLS: list[tuple[str, str, Reply, Call]] = [
 async def test_server_errors_are_retried_where_safe(
     method: str, path: str, success: Reply, call: Call
 ) -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply(method, path, Reply(500), Reply(502, body="<html/>"), success)
         await call(pachca)
     assert count(server, method, path) == 3
@@ -149,7 +149,7 @@ async def test_server_errors_are_retried_where_safe(
 async def test_timeouts_and_drops_are_retried_where_safe(
     method: str, path: str, success: Reply, call: Call
 ) -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply(method, path, SLOW, Reply(drop=True), success)
         await call(pachca)
     assert count(server, method, path) == 3
@@ -168,7 +168,7 @@ async def test_timeouts_and_drops_are_retried_where_safe(
 async def test_post_that_reached_the_server_is_never_sent_twice(
     failure: Reply, error_type: type[PachcaError]
 ) -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("POST", "/messages", failure, Reply(201, {"data": message(9)}))
         with pytest.raises(PachcaError) as caught:
             await pachca.messages.create_message(entity_id=198, content="Hello")
@@ -179,7 +179,7 @@ async def test_post_that_reached_the_server_is_never_sent_twice(
 @virtual_clock
 async def test_post_whose_connection_failed_is_retried() -> None:
     port = free_port()
-    late = FakePachca(port=port)
+    late = FakePachca(base_path=BASE_PATH, port=port)
     events: list[RetryEvent] = []
 
     async def server_comes_up(event: RetryEvent) -> None:
@@ -188,7 +188,7 @@ async def test_post_whose_connection_failed_is_retried() -> None:
             await late.__aenter__()
 
     retry = STEADY.with_changes(on_retry=server_comes_up)
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{port}/api/shared/v1"
     late.reply("POST", "/messages", Reply(201, {"data": message(9)}))
     try:
         async with PachcaClient(TOKEN, base_url=base_url, retry=retry) as pachca:
@@ -236,7 +236,7 @@ async def test_post_cut_off_mid_answer_is_not_retried(mocked: aioresponses) -> N
 )
 @virtual_clock
 async def test_client_errors_are_not_retried(reply: Reply, error_type: type[PachcaError]) -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", reply, OK)
         with pytest.raises(error_type):
             await pachca.messages.get_message(5)
@@ -249,7 +249,7 @@ async def test_client_errors_are_not_retried(reply: Reply, error_type: type[Pach
 @virtual_clock
 async def test_backoff_doubles_up_to_its_cap() -> None:
     retry = STEADY.with_changes(max_retries=5, backoff=0.5, max_backoff=3.0)
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
@@ -260,7 +260,7 @@ async def test_backoff_doubles_up_to_its_cap() -> None:
 @virtual_clock
 async def test_backoff_jitter_stays_within_its_fraction(draw: float) -> None:
     retry = RetryPolicy(backoff=1.0, jitter=0.5, random=lambda: draw)
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
@@ -272,7 +272,10 @@ async def test_backoff_jitter_stays_within_its_fraction(draw: float) -> None:
 @pytest.mark.parametrize("max_retries", [0, 1, 3])
 @virtual_clock
 async def test_attempts_stop_at_max_retries(max_retries: int) -> None:
-    async with FakePachca() as server, client(server, max_retries=max_retries) as pachca:
+    async with (
+        FakePachca(base_path=BASE_PATH) as server,
+        client(server, max_retries=max_retries) as pachca,
+    ):
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
@@ -282,7 +285,7 @@ async def test_attempts_stop_at_max_retries(max_retries: int) -> None:
 @virtual_clock
 async def test_no_retry_starts_after_the_deadline() -> None:
     retry = STEADY.with_changes(max_retries=10, backoff=2.0, max_backoff=100, deadline=5.0)
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
@@ -293,7 +296,7 @@ async def test_no_retry_starts_after_the_deadline() -> None:
 async def test_deadline_counts_time_spent_waiting_for_answers() -> None:
     retry = STEADY.with_changes(deadline=60.0)
     loop = asyncio.get_running_loop()
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", SLOW)
         started = loop.time()
         with pytest.raises(APITimeoutError):
@@ -305,7 +308,7 @@ async def test_deadline_counts_time_spent_waiting_for_answers() -> None:
 @virtual_clock
 async def test_retry_after_past_the_deadline_is_not_waited() -> None:
     retry = STEADY.with_changes(deadline=10.0)
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": "30"}), OK)
         with pytest.raises(RateLimitError) as caught:
             await pachca.messages.get_message(5)
@@ -325,7 +328,7 @@ async def test_hook_sees_every_retry() -> None:
         events.append(event)
 
     retry = STEADY.with_changes(on_retry=record)
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply(
             "GET", "/messages/5", Reply(503), Reply(429, headers={"Retry-After": "2"}), SLOW, OK
         )
@@ -343,7 +346,7 @@ async def test_hook_sees_every_retry() -> None:
 async def test_plain_function_hook_works_too() -> None:
     seen: list[int] = []
     retry = STEADY.with_changes(on_retry=lambda event: seen.append(event.attempt))
-    async with FakePachca() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE, OK)
         await pachca.messages.get_message(5)
     assert seen == [1]
@@ -352,13 +355,13 @@ async def test_plain_function_hook_works_too() -> None:
 @virtual_clock
 async def test_each_retry_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="pachca_async")
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE, UNAVAILABLE, OK)
         await pachca.messages.get_message(5)
     retries = [r for r in caplog.records if r.levelno == logging.INFO]
     assert [r.getMessage().split(":")[0] for r in retries] == [
-        "retrying GET /messages/5 in 0.50 s after attempt 1",
-        "retrying GET /messages/5 in 1.00 s after attempt 2",
+        "retrying GET /api/shared/v1/messages/5 in 0.50 s after attempt 1",
+        "retrying GET /api/shared/v1/messages/5 in 1.00 s after attempt 2",
     ]
 
 
@@ -372,7 +375,7 @@ async def chunks() -> AsyncIterator[bytes]:
 
 @virtual_clock
 async def test_streamed_body_is_never_sent_twice() -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("PUT", "/profile/avatar", UNAVAILABLE)  # PUT: safe to repeat, but not this
         with pytest.raises(ServerError):
             await pachca.profile.update_profile_avatar(image=chunks())
@@ -382,7 +385,7 @@ async def test_streamed_body_is_never_sent_twice() -> None:
 
 @virtual_clock
 async def test_body_that_can_be_read_again_is_resent_whole() -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("PUT", "/profile/avatar", UNAVAILABLE, UNAVAILABLE, AVATAR)
         await pachca.profile.update_profile_avatar(image=b"\x89PNG....")
     assert count(server, "PUT") == 3
@@ -392,7 +395,7 @@ async def test_body_that_can_be_read_again_is_resent_whole() -> None:
 
 @virtual_clock
 async def test_with_options_changes_retries_for_the_copy_only() -> None:
-    async with FakePachca() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.with_options(max_retries=0).messages.get_message(5)

@@ -19,7 +19,7 @@ from pachca_async import (
     RetryPolicy,
 )
 from pachca_async.testing import FakePachca, Reply, api_error, message
-from tests.scripting import TOKEN, free_port
+from tests.scripting import BASE_PATH, TOKEN, free_port
 from tests.session.conftest import virtual_clock
 
 FAILURES = [
@@ -57,7 +57,7 @@ async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
         return response
 
     retry = RetryPolicy(max_retries=1, on_retry=events.append)
-    async with FakePachca() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         for id, failure in enumerate(FAILURES):
             server.reply("GET", f"/messages/{id}", failure)
         async with PachcaClient(
