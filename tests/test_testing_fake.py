@@ -188,13 +188,14 @@ async def test_scripted_replies_answer_exactly_in_order_the_last_repeating() -> 
 async def test_a_base_path_is_served_as_pachcas() -> None:
     async with FakePachca(base_path="/api/shared/v1") as api, api.client() as pachca:
         assert api.base_url.endswith("/api/shared/v1")
-        chat = await pachca.chats.create_chat(name="General")
-        await pachca.messages.create_message(entity_id=chat.id, content="hi")
+        api.add_chat("General", id=5)
+        await pachca.chats.get_chat(5)
+        await pachca.messages.create_message(entity_id=5, content="hi")
         outside = api.base_url.removesuffix("/api/shared/v1") + "/messages"
         async with aiohttp.ClientSession() as session, session.get(outside) as answer:
             assert answer.status == 404
     assert [(c.path, c.raw_path) for c in api.calls] == [
-        ("/chats", "/api/shared/v1/chats"),
+        ("/chats/5", "/api/shared/v1/chats/5"),
         ("/messages", "/api/shared/v1/messages"),
     ]
 
