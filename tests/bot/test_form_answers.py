@@ -63,16 +63,16 @@ def test_a_handler_answers_the_webhook_early_and_works_on() -> None:
 def test_a_webhook_answered_for_lack_of_time_cannot_be_answered_again() -> None:
     async def scenario() -> list[str]:
         dp = Dispatcher()
-        refused: list[str] = []
+        noted: list[str] = []
 
         @dp.view_submit()
         async def on_submit(form: ViewSubmitWebhookPayload, answer: FormAnswer) -> None:
-            refused.append(f"{answer.remaining():.1f} s left")
+            noted.append(f"{answer.remaining():.1f} s left")
             await asyncio.sleep(4)
             try:
                 await answer(ERRORS)
             except InvalidRequestError as error:
-                refused.append(str(error))
+                noted.append(str(error))
 
         async with running(dp, submit_timeout=2.5) as bot:
             event = {**bot.fake.view_submit_event({}, user_id=7), "webhook_timestamp": NOW}
@@ -80,7 +80,7 @@ def test_a_webhook_answered_for_lack_of_time_cannot_be_answered_again() -> None:
             await bot.receiver.join()
             assert bot.fake.submissions[event["submit_id"]]["answer"]["errors"] is None
             assert not [c for c in bot.fake.calls if c.path.endswith("/submit_response")]
-        return refused
+        return noted
 
     left, refusal = run_virtual(scenario())
     assert left == "2.5 s left"
@@ -98,10 +98,11 @@ def _polled(verdict: Any, *, work: float = 0.5, early: bool = False, **fake_opti
         fake.add_event(event, created_at=at(0))
         dp = Dispatcher(bot_id=1)
         answered_at: list[float] = []
+        deadlines: list[float | None] = []
 
         @dp.view_submit()
         async def on_submit(form: ViewSubmitWebhookPayload, answer: FormAnswer) -> Any:
-            assert answer.remaining() is None  # no deadline on this side
+            deadlines.append(answer.remaining())
             if early:
                 await answer(verdict)
                 answered_at.append(asyncio.get_running_loop().time())
@@ -110,6 +111,7 @@ def _polled(verdict: Any, *, work: float = 0.5, early: bool = False, **fake_opti
             return verdict
 
         await poll_for(dp, pachca, 40 if early else work + 2)
+        assert deadlines == [None]  # no deadline on this side
         path = f"/views/{event['view_id']}/submit_response"
         return fake.calls_to("POST", path), fake.submissions[event["submit_id"]], answered_at
 
