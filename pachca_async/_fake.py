@@ -90,10 +90,10 @@ class FakePachca:
         token: The only token accepted; by default any `Bearer` token is (none at all gets 401).
         bot_id: The user the token belongs to: the author of what is created through the API.
         clock: The current time, for `created_at` and `webhook_timestamp` (default: now, UTC).
-        history_newest_first: The order `GET /webhooks/events` lists the event history in.
         answer_expiry: Seconds after a form submission (`view_submit_event`) that
             `views.submit_view_response` is still taken; later ones get `submit_expired`. The
             fake's setting: Pachca does not document its own.
+        history_newest_first: The order `GET /webhooks/events` lists the event history in.
 
     State is plain dicts in Pachca's shapes, open to read and change: `chats` and `messages`
     by id, `reactions` by message id, `history` (event-history entries), `stored` (files sent
@@ -120,8 +120,8 @@ class FakePachca:
         bot_id: int = 1000,
         port: int = 0,
         clock: Callable[[], datetime.datetime] = _utc_now,
-        history_newest_first: bool = True,
         answer_expiry: float = 5.0,
+        history_newest_first: bool = True,
     ) -> None:
         self.bot_id = bot_id
         # The fake's own choice, not a value Pachca documents: Pachca refuses a late answer
