@@ -20,8 +20,10 @@ from typing import Any
 
 import yaml
 
-from . import report
+from . import naming, report
+from . import overlay as overlays
 from .build import GenerationError, build
+from .normalize import SpecError, operations
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT / "openapi.yaml"
@@ -32,33 +34,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="the OpenAPI document")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the package to write")
+    parser.add_argument(
+        "--overlay", type=Path, default=overlays.DEFAULT, help="the SDK's facts about Pachca"
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "--fail-on-breaking",
+        action="store_true",
+        help="exit 2 when the change report has a breaking change (the package is still written)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
-        lines = generate(args.spec, args.output)
+        lines = generate(args.spec, args.output, args.overlay, record=True)
     except GenerationError as error:
         print(f"codegen: {args.spec}: {error}", file=sys.stderr)
         return 1
     if not args.quiet:
         print(f"Generated {args.output} from {args.spec} in {time.perf_counter() - started:.1f}s")
         print("\n".join(lines))
+    if args.fail_on_breaking and report.has_breaking(lines):
+        print("codegen: the change report has breaking changes", file=sys.stderr)
+        return 2
     return 0
 
 
-def generate(spec_path: Path, output: Path) -> list[str]:
-    """Generate `output` from `spec_path`; return the change report against the old `output`."""
+def generate(
+    spec_path: Path,
+    output: Path,
+    overlay_path: Path = overlays.DEFAULT,
+    *,
+    record: bool = False,
+) -> list[str]:
+    """Generate `output` from `spec_path`; return the change report against the old `output`.
+
+    Calls of the old `output` that the spec has under another name are renames: they get
+    deprecated aliases, and with `record` they are written to the overlay's `renamed:` so the
+    next generation keeps them.
+    """
     spec = load(spec_path)
+    try:
+        overlay = overlays.load(overlay_path)
+    except SpecError as error:
+        raise GenerationError(error.pointer, error.detail) from None
+    old = report.summarize(output)
+    renames = find_renames(old, spec)
+    overlay.renamed.update(renames)
+    notes: list[str] = []
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
     try:
-        build(spec, staging)
+        build(spec, staging, overlay, notes)
         tidy(staging)
-        lines = report.diff(report.summarize(output), report.summarize(staging))
+        lines = report.diff(old, report.summarize(staging), renames)
+        if record:
+            overlays.record_renames(overlay, renames)
         swap(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return lines
+    return lines + notes
+
+
+def find_renames(old: report.Summary, spec: dict[str, Any]) -> dict[str, str]:
+    """Old `service.method` → operationId, for calls the spec has under another name.
+
+    A call is the same when its operationId is, or else when its verb and path are (whatever
+    its path parameters are called).
+    """
+    by_id: dict[str, str] = {}
+    by_call: dict[str, list[str]] = {}
+    try:
+        for path, method, op in operations(spec):
+            op_id, tags = op.get("operationId"), op.get("tags")
+            if isinstance(op_id, str) and "_" in op_id and tags:
+                by_id[op_id] = f"{naming.service_name(str(tags[0]))}.{naming.method_name(op_id)}"
+                by_call.setdefault(report.call_key(method, path), []).append(op_id)
+    except (AttributeError, TypeError):
+        return {}  # a malformed spec: the build names what is wrong with it
+    found = {}
+    names = set(by_id.values())
+    for name, facts in old.operations.items():
+        if name in names:
+            continue
+        op_id = old.ids.get(name, "")
+        same_call = by_call.get(facts.get("key", ""), [])
+        if op_id not in by_id and len(same_call) == 1:
+            op_id = same_call[0]
+        if op_id in by_id:
+            found[name] = op_id
+    return found
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, TOKEN_ENV, Timeout
 from ._decode import decode
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
-from ._exports import Chats
 from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
 from ._operation import Operation
@@ -24,7 +23,6 @@ from ._ratelimit import RateLimiter, RateLimits
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, Request, Response, Transport
 from ._types import UNSET, Unset
-from ._uploads import Files
 from ._version import __version__
 
 T = TypeVar("T")
@@ -60,9 +58,6 @@ class PachcaClient(Services):
         proxy, ssl: Passed to aiohttp for every request.
         **session_options: Passed to the `ClientSession` the client makes (`connector`, ...).
     """
-
-    files: Files
-    chats: Chats
 
     def __init__(
         self,
@@ -110,8 +105,6 @@ class PachcaClient(Services):
             [*self._middlewares, retry_requests(retry), *pacing, log_requests], self._transport
         )
         Services.__init__(self, self)
-        self.files = Files(self)
-        self.chats = Chats(self)
 
     def with_options(
         self,

@@ -2458,13 +2458,13 @@ class UnknownAuditDetails:
 
 @define(kw_only=True)
 class UnknownWebhookPayload:
-    """A webhook payload of a kind this SDK does not know yet."""
+    """A `WebhookPayloadUnion` of a kind this SDK does not know."""
 
     type_: str | Unset = field(default=UNSET, metadata={"json": "type"})
-    """Payload kind, as sent."""
+    """`type`, as sent."""
 
     event: str | Unset = UNSET
-    """Event name, as sent."""
+    """`event`, as sent."""
 
     raw: dict[str, Any]
     """The whole object as received."""

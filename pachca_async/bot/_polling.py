@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -33,9 +34,9 @@ from .._exceptions import (
     ResponseDecodeError,
     ServerError,
 )
-from .._generated.services.bots import GET_WEBHOOK_EVENTS
 from .._operation import Operation
 from .._pagination import Page
+from .._service import operation
 from .._types import UNSET
 from ..webhooks import Update, parse_payload
 
@@ -50,15 +51,15 @@ GRACE = 60.0
 Within a run, entries this close to the watermark are told apart by id; older ones count as
 handled. (Across a restart only the watermark is known, so order is strict there.)"""
 
+
 # Entries are read as plain JSON and parsed one by one: a single entry that does not match the
 # spec must not fail the whole page and stall the bot (it becomes an unknown event instead).
-_READ_HISTORY = cast(
-    "Operation[Page[dict[str, Any], Any]]",
-    attrs.evolve(
-        GET_WEBHOOK_EVENTS,
-        result=attrs.evolve(GET_WEBHOOK_EVENTS.result, type=list[dict[str, Any]]),
-    ),
-)
+@functools.cache
+def _read_history() -> Operation[Page[dict[str, Any], Any]]:
+    events = operation("BotOperations_getWebhookEvents")  # by operationId: tags move
+    plain = attrs.evolve(events, result=attrs.evolve(events.result, type=list[dict[str, Any]]))
+    return cast("Operation[Page[dict[str, Any], Any]]", plain)
+
 
 _TRANSIENT = (APIConnectionError, ServerError, RateLimitError, ResponseDecodeError)
 
@@ -266,7 +267,7 @@ class EventPoller:
             await self._pacer.wait()
             try:
                 page: Page[dict[str, Any], Any] = await self._reader._execute(
-                    _READ_HISTORY, {"limit": self.page_size, "cursor": cursor or UNSET}
+                    _read_history(), {"limit": self.page_size, "cursor": cursor or UNSET}
                 )
                 return page
             except _TRANSIENT as error:

@@ -45,6 +45,7 @@ from .views import ViewsService
 
 __all__ = [
     "OPERATIONS",
+    "OPERATIONS_BY_ID",
     "BotsService",
     "ChatsService",
     "CustomPropertiesService",
@@ -145,6 +146,11 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "views.open_view": _views.OPEN_VIEW,
 }
 """Every operation by `service.method` name."""
+
+OPERATIONS_BY_ID: Mapping[str, Operation[object]] = {
+    op.operation_id: op for op in OPERATIONS.values()
+}
+"""Every operation by operationId: how hand-written helpers find the calls they build on."""
 
 
 class Services:

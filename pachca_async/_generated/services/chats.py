@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import overload
 
+from pachca_async._exports import ExportHelpers
 from pachca_async._operation import (
     Body,
     BodyField,
@@ -17,7 +18,6 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
-from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
 from ..models import (
@@ -169,8 +169,8 @@ UPDATE_CHAT: Operation[Chat] = Operation(
 )
 
 
-class ChatsService(Service):
-    """Calls tagged "Chats" in the Pachca API."""
+class ChatsService(ExportHelpers):
+    """Calls tagged "Chats" in the Pachca API, with hand-written helpers."""
 
     __slots__ = ()
 

@@ -14,8 +14,8 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
-from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
+from pachca_async._uploads import FileHelpers
 
 from ..models import (
     FileUploadRequest,
@@ -61,8 +61,8 @@ UPLOAD_FILE: Operation[None] = Operation(
 )
 
 
-class FilesService(Service):
-    """Calls tagged "Files" in the Pachca API."""
+class FilesService(FileHelpers):
+    """Calls tagged "Files" in the Pachca API, with hand-written helpers."""
 
     __slots__ = ()
 
