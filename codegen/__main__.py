@@ -8,6 +8,7 @@ exits non-zero with the JSON pointer at fault.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -79,12 +80,12 @@ def generate(
         raise GenerationError(error.pointer, error.detail) from None
     old = report.summarize(output)
     renames = find_renames(old, spec)
-    overlay.renamed.update(renames)
+    facts = dataclasses.replace(overlay, renamed={**overlay.renamed, **renames})
     notes: list[str] = []
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
     try:
-        build(spec, staging, overlay, notes)
+        build(spec, staging, facts, notes)
         tidy(staging)
         lines = report.diff(old, report.summarize(staging), renames)
         if record:
@@ -113,11 +114,11 @@ def find_renames(old: report.Summary, spec: dict[str, Any]) -> dict[str, str]:
         return {}  # a malformed spec: the build names what is wrong with it
     found = {}
     names = set(by_id.values())
-    for name, facts in old.operations.items():
+    for name in old.operations:
         if name in names:
             continue
         op_id = old.ids.get(name, "")
-        same_call = by_call.get(facts.get("key", ""), [])
+        same_call = by_call.get(old.calls.get(name, ""), [])
         if op_id not in by_id and len(same_call) == 1:
             op_id = same_call[0]
         if op_id in by_id:

@@ -313,9 +313,11 @@ class ViewBuilder:
         views = []
         for enum in self.parsed.enums:
             name = enum.class_info.name
-            if name not in self.components or not isinstance(enum, EnumProperty):
+            if not isinstance(enum, EnumProperty) or (
+                name not in self.components and len(enum.values) == 1
+            ):
                 continue  # one-value inline enums are rendered as Literal
-            node = self.components[name]
+            node = self.components.get(name, {"description": enum.description})
             notes = node.get("x-enum-descriptions", {})
             members = [
                 (member, str(value), text(notes.get(value)))
