@@ -7,11 +7,13 @@ result in a fresh interpreter.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -120,3 +122,131 @@ def test_release_dropped_over_the_spec_generates_imports_and_type_checks(
         "pachca_async._generated",
     )
     assert checked.returncode == 0, checked.stdout[-3000:]
+
+
+# Run in the copy after the synthetic release: the new event reaches the observer the overlay
+# names, typed; the moved call answers under its old name with a warning.
+NEXT_PROBE = """
+import asyncio, json, warnings
+from types import SimpleNamespace
+from pachca_async import PachcaClient
+from pachca_async.bot import Dispatcher
+from pachca_async.webhooks import Update, parse_payload
+
+dp = Dispatcher()
+seen = []
+
+@dp.task()
+async def on_task(event, pachca):
+    seen.append(type(event).__name__)
+    return "task"
+
+raw = {"type": "task", "event": "new", "id": 5}
+result = asyncio.run(dp.feed_update(SimpleNamespace(), Update(payload=parse_payload(raw), raw=raw)))
+client = PachcaClient("token")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    client.messages.pin_message(1).close()
+print(json.dumps({"result": result, "seen": seen, "warnings": [str(w.message) for w in caught]}))
+"""
+
+
+def _next_release(spec: dict[str, Any]) -> dict[str, Any]:
+    """Today's spec as Pachca might publish it next, one change of each kind."""
+    paths, schemas = spec["paths"], spec["components"]["schemas"]
+    paths["/tasks/{id}/comments"] = {
+        "get": {
+            "operationId": "TaskCommentOperations_listTaskComments",
+            "tags": ["Task Comments"],
+            "description": "Список комментариев к задаче.",
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": {"204": {"description": "Нет содержимого."}},
+        }
+    }
+    paths["/messages/{id}/pin"]["post"]["tags"] = ["Pins"]
+    schemas["Message"]["properties"]["pinned_by"] = {"type": "integer", "description": "Кто."}
+    del schemas["Message"]["properties"]["url"]
+    schemas["Message"]["required"].remove("url")
+    schemas["FileType"]["enum"].append("video")
+    schemas["TaskWebhookPayload"] = {
+        "type": "object",
+        "required": ["type", "event", "id"],
+        "properties": {
+            "type": {"type": "string", "enum": ["task"]},
+            "event": {"type": "string", "enum": ["new"]},
+            "id": {"type": "integer", "description": "Идентификатор задачи."},
+        },
+    }
+    schemas["WebhookPayloadUnion"]["anyOf"].append(
+        {"$ref": "#/components/schemas/TaskWebhookPayload"}
+    )
+    return spec
+
+
+def test_next_release_merges_reports_each_change_and_routes_the_new_event(
+    tmp_path: Path,
+) -> None:
+    repo = _copy_repo(tmp_path / "repo")
+    ours = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    published = tmp_path / "next.yaml"
+    published.write_text(yaml.safe_dump(_next_release(copy.deepcopy(ours))), encoding="utf-8")
+    merged = _run(repo, "-m", "codegen.update_spec", str(published))
+    assert merged.returncode == 0, merged.stderr
+    assert "renamed: messages.pin_message is now MessageOperations_pinMessage" in merged.stdout
+    assert "/paths/~1tasks~1{id}~1comments/get/description" in merged.stdout  # to rewrite
+    overlay = repo / "codegen" / "overlay.yaml"
+    text = overlay.read_text(encoding="utf-8")  # the maintainer routes the new event
+    text = text.replace("webhooks:\n", "webhooks:\n  task new: task\n", 1)
+    text = text.replace("observers:\n", "observers:\n  task: Tasks created.\n", 1)
+    overlay.write_text(text, encoding="utf-8")
+
+    done = _run(repo, "-m", "codegen")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "  + task_comments.list_task_comments" in lines
+    assert (
+        "  > messages.pin_message -> pins.pin_message (renamed; the old name is a deprecated alias)"
+        in lines
+    )
+    assert "  + TaskWebhookPayload" in lines
+    assert "      + pinned_by: int | Unset" in lines  # an addition: not breaking
+    assert "      + 'video': value" in lines
+    assert "      - url: str (breaking)" in lines
+    assert "  ~ Message (breaking)" in lines
+    assert not [line for line in lines if "pin_message" in line and "(breaking)" in line]
+
+    after = yaml.safe_load((repo / "openapi.yaml").read_text(encoding="utf-8"))
+    assert after["paths"]["/messages/{id}/pin"]["post"]["tags"] == ["Pins"]
+    for pointer_parts in _texts(ours):
+        node: Any = after
+        for part in pointer_parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and pointer_parts[-1] in node:
+            assert node[pointer_parts[-1]] == _at(ours, pointer_parts), pointer_parts
+
+    probe = _run(repo, "-c", NEXT_PROBE)
+    assert probe.returncode == 0, probe.stderr
+    assert json.loads(probe.stdout) == {
+        "result": "task",
+        "seen": ["TaskWebhookPayload"],
+        "warnings": ["`messages.pin_message` is deprecated: use `pins.pin_message`"],
+    }
+    breaking = _run(repo, "-m", "codegen", "--fail-on-breaking", "--quiet")
+    assert breaking.returncode == 0  # the same spec again: nothing changed, nothing breaks
+
+
+def _texts(node: Any, parts: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if not isinstance(node, dict):
+        return []
+    found = [(*parts, k) for k, v in node.items() if k == "description" and isinstance(v, str)]
+    for key, value in node.items():
+        found += _texts(value, (*parts, str(key)))
+    return found
+
+
+def _at(node: Any, parts: tuple[str, ...]) -> Any:
+    for part in parts:
+        node = node[part]
+    return node
