@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 from ._exceptions import OperationUnavailableError
 from ._operation import Operation
 from ._pagination import Page, Paginator
+from ._raw import RawRequester, RawResponse
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -18,6 +19,10 @@ class Requester(Protocol):
     """What executes operations: `PachcaClient`, or a test double."""
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T: ...
+
+    async def _execute_raw(
+        self, operation: Operation[T], arguments: dict[str, Any]
+    ) -> RawResponse[T]: ...
 
     def _paginate(
         self,
@@ -52,6 +57,10 @@ class Service:
         max_items: int | None = None,
     ) -> Paginator[T, M]:
         return self._requester._paginate(operation, arguments, max_items=max_items)
+
+    def _raw_requester(self) -> Requester:
+        """What this service's `with_raw_response` twin is bound to."""
+        return RawRequester.around(self._requester)
 
     def _moved(self, old: str, new: str) -> Any:
         """The method `new` (`service.method`) for the deprecated name `old`, with a warning."""
