@@ -38,11 +38,14 @@ def call_key(method: str, path: str) -> str:
 def summarize(package: Path) -> Summary:
     """Read the operations and schemas of a generated package (empty if there is none)."""
     summary = Summary()
-    models = package / "models.py"
-    if models.exists():
-        _read_models(ast.parse(models.read_text(encoding="utf-8")), summary)
-    for module in sorted((package / "services").glob("*.py")):
-        _read_operations(ast.parse(module.read_text(encoding="utf-8")), summary)
+    try:
+        models = package / "models.py"
+        if models.exists():
+            _read_models(ast.parse(models.read_text(encoding="utf-8")), summary)
+        for module in sorted((package / "services").glob("*.py")):
+            _read_operations(ast.parse(module.read_text(encoding="utf-8")), summary)
+    except (OSError, SyntaxError, ValueError, KeyError):
+        return Summary()  # not a package we generated (a merge conflict, a hand edit): no report
     return summary
 
 

@@ -18,11 +18,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
-<<<<<<< HEAD
-=======
 from pachca_async._raw import raw_call, raw_page
-from pachca_async._service import Service
->>>>>>> main
 from pachca_async._types import UNSET, Unset
 
 from ..models import (

@@ -14,11 +14,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
-<<<<<<< HEAD
-=======
 from pachca_async._raw import raw_call
-from pachca_async._service import Service
->>>>>>> main
 from pachca_async._types import UNSET, FileInput, Unset
 from pachca_async._uploads import FileHelpers
 
