@@ -112,8 +112,8 @@ def _merge(
 ) -> None:
     if isinstance(node, list):
         for index, item in enumerate(node):
-            mine = ours[index] if isinstance(ours, list) and index < len(ours) else None
-            _merge(item, _same_item(item, ours) or mine, f"{where}/{index}", False, new_text, {})
+            same = ours[index] if isinstance(ours, list) and index < len(ours) else None
+            _merge(item, _same_item(item, ours) or same, f"{where}/{index}", False, new_text, {})
         return
     if not isinstance(node, dict):
         return
