@@ -265,39 +265,66 @@ def _enum_keys(spec: Spec, schema: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def _discriminate_unions(spec: Spec, overlay: Overlay, notes: Notes) -> None:
-    """Unions of objects get a value-based discriminator, found from the variants' shapes.
+    """Unions of objects get a discriminator, found from the variants' shapes.
 
-    The properties every variant restricts to listed values (`type`, `event`, ...) are tried
-    as growing prefixes in the first variant's order (`type`, then `type` and `event`), then
-    any other set of up to three; the first whose value tuples pick one variant each wins.
-    Unions a sibling selects (the overlay's `select`) are left to that rule. Two variants no
-    such set tells apart are an error naming both.
+    By value first: the properties every variant restricts to listed values (`type`, `event`,
+    ...) are tried as growing prefixes in the first variant's order (`type`, then `type` and
+    `event`), then any other set of up to three; the first whose value tuples pick one variant
+    each wins. Else by presence: properties each variant either requires or does not declare,
+    whose presence pattern picks one variant each. Unions a sibling selects (the overlay's
+    `select`) are left to that rule. Two variants nothing tells apart are an error naming both.
     """
     all_schemas = schemas(spec)
     for name, union in list(all_schemas.items()):
         variants = _variants(spec, union)
         if len(variants) < 2 or union.get("x-sdk-selected"):
             continue
-        shapes = [_enum_keys(spec, all_schemas[v]) for v in variants]
+        nodes = [all_schemas[v] for v in variants]
+        shapes = [_enum_keys(spec, node) for node in nodes]
         common = [k for k in shapes[0] if all(k in s for s in shapes)]
-        mapping: dict[str, str] | None = None
-        for keys in _key_sets(common):
-            mapping = _value_mapping(variants, shapes, keys)[0]
-            if mapping is not None:
-                break
-        where = pointer("components", "schemas", name)
-        if mapping is None:
+        rule = _by_value(variants, shapes, common) or _by_presence(variants, nodes)
+        if rule is None:
             clash = _value_mapping(variants, shapes, tuple(common[:3]))[1]
             first, second, label = clash or (variants[0], variants[1], "")
             matched = f" both match {label!r}" if label else " have no property to tell them by"
-            raise SpecError(where, f"variants {first} and {second}{matched}")
-        union["x-sdk-discriminator"] = {"properties": list(keys), "mapping": mapping}
+            raise SpecError(
+                pointer("components", "schemas", name), f"variants {first} and {second}{matched}"
+            )
+        union["x-sdk-discriminator"] = rule
         fallback = overlay.schemas.get(name, {}).get("fallback")
         if fallback:
+            keys = [] if rule.get("presence") else rule["properties"]
             extra = {k: {"type": "string", "description": f"`{k}`, as sent."} for k in keys}
-            _add_fallback(
-                spec, name, fallback, f"A `{name}` of a kind this SDK does not know.", extra
-            )
+            what = overlay.schemas[name].get("description", f"A `{name}` this SDK does not know.")
+            _add_fallback(spec, name, fallback, what, extra)
+
+
+def _by_value(
+    variants: list[str], shapes: list[dict[str, list[str]]], common: list[str]
+) -> dict[str, Any] | None:
+    for keys in _key_sets(common):
+        mapping = _value_mapping(variants, shapes, keys)[0]
+        if mapping is not None:
+            return {"properties": list(keys), "mapping": mapping}
+    return None
+
+
+def _by_presence(variants: list[str], nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Which of some properties an object has picks its variant (`1`: present, `0`: absent)."""
+    required = [set(node.get("required", [])) for node in nodes]
+    declared = [set(node.get("properties", {})) for node in nodes]
+    candidates = sorted(
+        key
+        for key in set().union(*required)
+        if all(key in req or key not in dec for req, dec in zip(required, declared, strict=True))
+    )
+    for size in (1, 2, 3):
+        for keys in itertools.combinations(candidates, size):
+            labels = [" ".join("1" if k in req else "0" for k in keys) for req in required]
+            if len(set(labels)) == len(labels):
+                mapping = dict(zip(labels, variants, strict=True))
+                return {"properties": list(keys), "mapping": mapping, "presence": True}
+    return None
 
 
 def _key_sets(keys: list[str]) -> Iterator[tuple[str, ...]]:

@@ -100,6 +100,7 @@ class DiscriminatorView:
     keys: list[str]
     variants: list[tuple[tuple[str, ...], str]]
     fallback: str | None
+    presence: bool = False
 
 
 @dataclass
@@ -385,7 +386,11 @@ class ViewBuilder:
                 ]
                 views.append(
                     DiscriminatorView(
-                        name, rule["properties"], variants, node.get("x-sdk-fallback")
+                        name,
+                        rule["properties"],
+                        variants,
+                        node.get("x-sdk-fallback"),
+                        bool(rule.get("presence")),
                     )
                 )
         return views

@@ -2458,7 +2458,7 @@ class UnknownAuditDetails:
 
 @define(kw_only=True)
 class UnknownWebhookPayload:
-    """A `WebhookPayloadUnion` of a kind this SDK does not know."""
+    """A webhook payload of a kind this SDK does not know yet."""
 
     type_: str | Unset = field(default=UNSET, metadata={"json": "type"})
     """`type`, as sent."""

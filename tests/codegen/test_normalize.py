@@ -281,3 +281,19 @@ def test_camel_case_path_parameters_become_snake_case() -> None:
     fixed = normalize(_tiny(**{"/chats/{chatId}": item}))
     assert list(fixed["paths"]) == ["/chats/{chat_id}"]
     assert fixed["paths"]["/chats/{chat_id}"]["get"]["parameters"][0]["name"] == "chat_id"
+
+
+def test_unions_without_values_to_go_by_are_told_apart_by_required_keys() -> None:
+    doc = _union_of(
+        {"type": "object", "required": ["chat_id"], "properties": {"chat_id": {"type": "integer"}}},
+        {"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "integer"}}},
+    )
+    rule = normalize(doc)["components"]["schemas"]["U"]["x-sdk-discriminator"]
+    assert rule == {"properties": ["chat_id"], "mapping": {"1": "V0", "0": "V1"}, "presence": True}
+
+
+def test_variants_with_the_same_required_keys_and_no_values_are_refused() -> None:
+    same = {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}
+    with pytest.raises(SpecError) as caught:
+        normalize(_union_of(same, copy.deepcopy(same)))
+    assert caught.value.detail == "variants V0 and V1 have no property to tell them by"
