@@ -1,0 +1,141 @@
+"""Pieces of spec evolution on their own: overlay checks, update-spec merging, breaking exits."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from codegen import overlay as overlays
+from codegen import update_spec
+from codegen.__main__ import main
+from codegen.errors import SpecError
+from pachca_async import OperationUnavailableError
+from pachca_async._service import operation
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "pachca_async" / "_generated"
+PUBLISHED = ROOT.parent / "shared" / "pachca-api" / "openapi.yaml"
+
+
+@pytest.fixture
+def ours() -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    return spec
+
+
+def test_a_helper_whose_operation_is_gone_says_so_when_called() -> None:
+    assert operation("MessageOperations_createMessage").name == "messages.create_message"
+    with pytest.raises(OperationUnavailableError, match=r"Gone_call is not in the openapi\.yaml"):
+        operation("Gone_call")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("operations:\n  A_b:\n    rate: fastest\n", "/operations/A_b/rate"),
+        ("operations:\n  A_b:\n    rate_key: {chat: x}\n", "/operations/A_b/rate_key"),
+        ("operations:\n  A_b:\n    helpers: no-colon\n", "/operations/A_b/helpers"),
+        ("webhooks:\n  message new: nowhere\n", "/webhooks/message new"),
+        ("webhooks:\n  message: x\n", "/webhooks/message"),
+        ("schemas: [1]\n", "/schemas"),
+    ],
+)
+def test_a_malformed_overlay_names_the_pointer_inside_it(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    path = tmp_path / "overlay.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        overlays.load(path)
+    assert caught.value.pointer == where
+    assert caught.value.detail.startswith("overlay.yaml: expected")
+
+
+def test_renames_are_recorded_at_the_end_of_the_overlay_keeping_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "overlay.yaml"
+    shutil.copy(overlays.DEFAULT, path)
+    before = path.read_text(encoding="utf-8")
+    facts = overlays.load(path)
+    assert overlays.record_renames(facts, {"files.upload_file": "X_uploadFile"}) == [
+        "files.upload_file"
+    ]
+    assert overlays.record_renames(facts, {"files.upload_file": "X_uploadFile"}) == []
+    after = path.read_text(encoding="utf-8")
+    assert after.startswith(before[: before.rindex("\nrenamed:")])
+    assert after.endswith("\nrenamed:\n  files.upload_file: X_uploadFile\n")
+    assert overlays.load(path).renamed == {"files.upload_file": "X_uploadFile"}
+
+
+def test_fail_on_breaking_exits_2_and_still_writes(
+    tmp_path: Path, ours: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    del ours["paths"]["/messages/{id}/pin"]["delete"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(ours), encoding="utf-8")
+    out = tmp_path / "pkg"
+    shutil.copytree(COMMITTED, out)
+    overlay = tmp_path / "overlay.yaml"
+    shutil.copy(overlays.DEFAULT, overlay)
+    args = ["--spec", str(spec), "--output", str(out), "--overlay", str(overlay)]
+    assert main([*args, "--fail-on-breaking"]) == 2
+    assert "  - messages.unpin_message (breaking)" in capsys.readouterr().out
+    assert "UNPIN_MESSAGE" not in (out / "services" / "messages.py").read_text(encoding="utf-8")
+    assert main([*args, "--fail-on-breaking", "--quiet"]) == 0  # nothing changed the second time
+
+
+def test_merge_keeps_our_text_and_lists_the_new(ours: dict[str, Any]) -> None:
+    theirs = copy.deepcopy(ours)
+    post = theirs["paths"]["/messages/{id}/pin"].pop("post")
+    post["description"] = "Закрепление сообщения."
+    post["tags"] = ["Pins"]
+    theirs["paths"]["/pins/{id}"] = {"post": post}  # the same operationId on a new path
+    theirs["components"]["schemas"]["Message"]["properties"]["pinned"] = {
+        "type": "boolean",
+        "description": "Закреплено ли.",
+    }
+    merged, new_text = update_spec.merge(ours, theirs)
+    ours_post = ours["paths"]["/messages/{id}/pin"]["post"]
+    assert merged["paths"]["/pins/{id}"]["post"]["description"] == ours_post["description"]
+    assert new_text == ["/components/schemas/Message/properties/pinned/description"]
+    assert update_spec.renames(ours, merged) == {
+        "messages.pin_message": "MessageOperations_pinMessage"
+    }
+    again, _ = update_spec.merge(merged, theirs)
+    assert again == merged
+
+
+def test_elements_ahead_of_pachca_are_kept_until_published(ours: dict[str, Any]) -> None:
+    theirs = copy.deepcopy(ours)
+    ahead = copy.deepcopy(ours["paths"]["/messages/{id}/pin"]["post"])
+    ahead.update(operationId="MessageOperations_starMessage", description="Stars a message.")
+    ahead["x-sdk-ahead"] = "pachca-sdk-1.6.1-operations.json: MessageOperations_starMessage"
+    ours["paths"]["/messages/{id}/star"] = {"post": ahead}
+    merged, _ = update_spec.merge(ours, theirs)
+    assert merged["paths"]["/messages/{id}/star"]["post"] == ahead
+
+    published = copy.deepcopy(ahead)
+    del published["x-sdk-ahead"]
+    published["description"] = "Избранное."
+    theirs["paths"]["/messages/{id}/star"] = {"post": published}
+    merged, new_text = update_spec.merge(ours, theirs)
+    star = merged["paths"]["/messages/{id}/star"]["post"]
+    assert "x-sdk-ahead" not in star
+    assert star["description"] == "Stars a message."
+    assert new_text == []
+
+
+@pytest.mark.skipif(not PUBLISHED.exists(), reason=f"Pachca's published spec is not at {PUBLISHED}")
+def test_merging_the_release_we_match_changes_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "openapi.yaml"
+    shutil.copy(ROOT / "openapi.yaml", spec)
+    overlay = tmp_path / "overlay.yaml"
+    shutil.copy(overlays.DEFAULT, overlay)
+    args = [str(PUBLISHED), "--spec", str(spec), "--overlay", str(overlay)]
+    assert update_spec.main(args) == 0
+    assert spec.read_bytes() == (ROOT / "openapi.yaml").read_bytes()
+    assert overlay.read_bytes() == overlays.DEFAULT.read_bytes()
