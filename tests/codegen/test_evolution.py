@@ -139,3 +139,12 @@ def test_merging_the_release_we_match_changes_nothing(tmp_path: Path) -> None:
     assert update_spec.main(args) == 0
     assert spec.read_bytes() == (ROOT / "openapi.yaml").read_bytes()
     assert overlay.read_bytes() == overlays.DEFAULT.read_bytes()
+
+
+def test_routers_have_the_overlays_observers_and_routes() -> None:
+    from pachca_async._generated.routes import ROUTES
+    from pachca_async.bot import Router
+
+    facts = overlays.load()
+    assert set(Router().observers) == set(facts.observers)
+    assert dict(ROUTES) == facts.webhooks
