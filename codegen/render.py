@@ -187,6 +187,8 @@ class AliasMethodView:
     method_name: str
     old: str
     new: str
+    op: OperationView | None = None
+    """The call it forwards to, whose signature it keeps; `None` for a helper's method."""
 
 
 @dataclass
@@ -434,13 +436,15 @@ class ViewBuilder:
             )
             endpoint = endpoints[(path, method)]
             service.operations.append(self._operation(path, method, op, endpoint, service.name))
-        exported = {v.name for v in self.enums() + self.model_views() + self.aliases()}
         for service in services.values():
             service.operations.sort(key=lambda o: o.method_name)
-            service.imports = sorted(_identifiers(service.operations) & exported)
             helpers = {op.helpers for op in service.operations if op.helpers}
             service.helpers = sorted(tuple(h.split(":")) for h in helpers)  # type: ignore[misc]
         self._add_aliases(services)
+        exported = {v.name for v in self.enums() + self.model_views() + self.aliases()}
+        for service in services.values():
+            typed = [a.op for a in service.aliases if a.op is not None]
+            service.imports = sorted(_identifiers(service.operations + typed) & exported)
         return sorted(services.values(), key=lambda s: s.name)
 
     def _add_aliases(self, services: dict[str, ServiceView]) -> None:
@@ -449,6 +453,7 @@ class ViewBuilder:
         where = {op.operation_id: op for s in services.values() for op in s.operations}
         taken = {f"{s.name}.{name}" for s in services.values() for name in _members(s)}
         moves: dict[str, str] = {}
+        targets = {op.full_name: op for op in where.values()}
         for old, op_id in sorted(self.overlay.renamed.items()):
             op = where.get(op_id)
             if op is None:
@@ -469,7 +474,7 @@ class ViewBuilder:
                 service = by_name[service_name] = services[f"~{service_name}"] = ServiceView(
                     service_name, naming.service_class(service_name), None
                 )
-            service.aliases.append(AliasMethodView(method, old, new))
+            service.aliases.append(AliasMethodView(method, old, new, targets.get(new)))
             taken.add(old)
 
     def _operation(
