@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from . import naming, report
 from . import overlay as overlays
+from . import report
 from .build import GenerationError, build
-from .normalize import SpecError, operations
+from .normalize import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT / "openapi.yaml"
@@ -79,7 +79,7 @@ def generate(
     except SpecError as error:
         raise GenerationError(error.pointer, error.detail) from None
     old = report.summarize(output)
-    renames = find_renames(old, spec)
+    renames = report.find_renames(old.calls, report.calls_of(spec))
     facts = dataclasses.replace(overlay, renamed={**overlay.renamed, **renames})
     notes: list[str] = []
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -94,36 +94,6 @@ def generate(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return lines + notes
-
-
-def find_renames(old: report.Summary, spec: dict[str, Any]) -> dict[str, str]:
-    """Old `service.method` → operationId, for calls the spec has under another name.
-
-    A call is the same when its operationId is, or else when its verb and path are (whatever
-    its path parameters are called).
-    """
-    by_id: dict[str, str] = {}
-    by_call: dict[str, list[str]] = {}
-    try:
-        for path, method, op in operations(spec):
-            op_id, tags = op.get("operationId"), op.get("tags")
-            if isinstance(op_id, str) and "_" in op_id and tags:
-                by_id[op_id] = f"{naming.service_name(str(tags[0]))}.{naming.method_name(op_id)}"
-                by_call.setdefault(report.call_key(method, path), []).append(op_id)
-    except (AttributeError, TypeError):
-        return {}  # a malformed spec: the build names what is wrong with it
-    found = {}
-    names = set(by_id.values())
-    for name in old.operations:
-        if name in names:
-            continue
-        op_id = old.ids.get(name, "")
-        same_call = by_call.get(old.calls.get(name, ""), [])
-        if op_id not in by_id and len(same_call) == 1:
-            op_id = same_call[0]
-        if op_id in by_id:
-            found[name] = op_id
-    return found
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -13,6 +13,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from . import naming
+from .normalize import HTTP_METHODS
 
 
 @dataclass
@@ -21,13 +25,50 @@ class Summary:
     """`service.method` → {"call": "POST /messages", "arg <name>": "<where>", "returns": ...}."""
     schemas: dict[str, dict[str, str]] = field(default_factory=dict)
     """Class or alias name → {field or enum value: annotation or "value"}."""
-    ids: dict[str, str] = field(default_factory=dict)
-    """`service.method` → operationId."""
-    calls: dict[str, str] = field(default_factory=dict)
-    """`service.method` → `call_key` of its verb and path."""
+    calls: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """`service.method` → (operationId, `call_key` of its verb and path)."""
 
 
 BREAKING = "(breaking)"
+
+Calls = Mapping[str, tuple[str, str]]
+"""`service.method` → (operationId, `call_key`)."""
+
+
+def calls_of(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The `Calls` of a spec, skipping operations too malformed to name (the build names them)."""
+    found = {}
+    for path, item in (spec.get("paths") or {}).items():
+        for method, op in item.items() if isinstance(item, dict) else ():
+            op_id, tags = (
+                (op.get("operationId"), op.get("tags")) if isinstance(op, dict) else ("", "")
+            )
+            if method in HTTP_METHODS and isinstance(op_id, str) and "_" in op_id and tags:
+                name = f"{naming.service_name(str(tags[0]))}.{naming.method_name(op_id)}"
+                found[name] = (op_id, call_key(method, path))
+    return found
+
+
+def find_renames(old: Calls, new: Calls) -> dict[str, str]:
+    """Old `service.method` → operationId, for old calls the new side names otherwise.
+
+    A call is the same when its operationId is, or else when its verb and path are (whatever
+    its path parameters are called) and no other call has them.
+    """
+    by_id = {op_id for op_id, _ in new.values()}
+    by_call: dict[str, list[str]] = {}
+    for op_id, key in new.values():
+        by_call.setdefault(key, []).append(op_id)
+    found = {}
+    for name, (op_id, key) in old.items():
+        if name in new:
+            continue
+        same_call = by_call.get(key, [])
+        if op_id not in by_id and len(same_call) == 1:
+            op_id = same_call[0]
+        if op_id in by_id:
+            found[name] = op_id
+    return found
 
 
 def call_key(method: str, path: str) -> str:
@@ -78,8 +119,7 @@ def _read_operations(tree: ast.Module, summary: Summary) -> None:
         name = ast.literal_eval(kw["name"])
         method, path = ast.literal_eval(kw["method"]), ast.literal_eval(kw["path"])
         facts = {"call": f"{method} {path}", "returns": ast.unparse(node.annotation)}
-        summary.ids[name] = ast.literal_eval(kw["operation_id"])
-        summary.calls[name] = call_key(method, path)
+        summary.calls[name] = (ast.literal_eval(kw["operation_id"]), call_key(method, path))
         for call in ast.walk(node.value):
             if isinstance(call, ast.Call) and ast.unparse(call.func) in ("Param", "BodyField"):
                 facts[f"argument `{ast.literal_eval(call.args[0])}`"] = ast.unparse(call)
@@ -91,7 +131,7 @@ def diff(old: Summary, new: Summary, renames: Mapping[str, str] = {}) -> list[st
     moved = {
         before: after
         for before, op_id in renames.items()
-        for after, after_id in new.ids.items()
+        for after, (after_id, _) in new.calls.items()
         if after_id == op_id and before in old.operations and after not in old.operations
     }
     lines = []

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from . import naming, report
 from . import overlay as overlays
+from . import report
 from .__main__ import DEFAULT_SPEC, load
 from .build import GenerationError
 from .errors import SpecError, pointer
@@ -185,22 +185,7 @@ def _same_item(item: Any, ours: Any) -> Any:
 
 def renames(before: dict[str, Any], after: dict[str, Any]) -> dict[str, str]:
     """Old `service.method` → operationId, for our calls the new spec names otherwise."""
-    names = {}
-    by_call = {}
-    for path, method, op in operations(after):
-        names[op["operationId"]] = _name(op)
-        by_call[report.call_key(method, path)] = op["operationId"]
-    found = {}
-    for path, method, op in operations(before):
-        op_id = op["operationId"] if op["operationId"] in names else None
-        op_id = op_id or by_call.get(report.call_key(method, path))
-        if op_id is not None and names[op_id] != _name(op):
-            found[_name(op)] = op_id
-    return found
-
-
-def _name(op: dict[str, Any]) -> str:
-    return f"{naming.service_name(op['tags'][0])}.{naming.method_name(op['operationId'])}"
+    return report.find_renames(report.calls_of(before), report.calls_of(after))
 
 
 if __name__ == "__main__":
