@@ -76,6 +76,20 @@ def parse(data: Any, path: Path | None = None) -> Overlay:
             "'package.module:Class'",
         )
     overlay.schemas = _section(data, "schemas", where)
+    for name, entry in overlay.schemas.items():
+        at = pointer("schemas", name)
+        _expect(isinstance(entry, dict), where, at, "a mapping")
+        rule = entry.get("select")
+        if rule is not None:
+            _expect(
+                isinstance(rule, dict)
+                and isinstance(rule.get("property"), str)
+                and isinstance(rule.get("by"), str)
+                and isinstance(rule.get("variants", {}), dict),
+                where,
+                at + "/select",
+                "`property`, `by` and `variants` (variant: [values])",
+            )
     for label, observer in _section(data, "webhooks", where).items():
         kind, _, event = str(label).partition(" ")
         _expect(bool(kind and event), where, pointer("webhooks", label), "'type event' as key")

@@ -43,6 +43,7 @@ def test_a_helper_whose_operation_is_gone_says_so_when_called() -> None:
         ("webhooks:\n  message new: nowhere\n", "/webhooks/message new"),
         ("webhooks:\n  message: x\n", "/webhooks/message"),
         ("schemas: [1]\n", "/schemas"),
+        ("schemas:\n  AuditEvent:\n    select: {by: event_key}\n", "/schemas/AuditEvent/select"),
     ],
 )
 def test_a_malformed_overlay_names_the_pointer_inside_it(
