@@ -7,6 +7,8 @@ rewrites the `renamed:` section at the end of the file and leaves the rest, comm
 
 from __future__ import annotations
 
+import ast
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ import yaml
 from .errors import SpecError, pointer
 
 DEFAULT = Path(__file__).parent / "overlay.yaml"
-RATE_CLASSES = ("message_write", "message_read", "webhook_events", "other")
+OPERATION_MODULE = Path(__file__).resolve().parent.parent / "pachca_async" / "_operation.py"
 RATE_KEY_SOURCES = ("chat_id", "chat_type", "message_id")
 UNKNOWN_OBSERVER = "unknown"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -59,8 +61,8 @@ def parse(data: Any, path: Path | None = None) -> Overlay:
     overlay.operations = _section(data, "operations", where)
     for op_id, entry in overlay.operations.items():
         at = pointer("operations", op_id)
-        rate = entry.get("rate", "other")
-        _expect(rate in RATE_CLASSES, where, at + "/rate", f"one of {', '.join(RATE_CLASSES)}")
+        rate, classes = entry.get("rate", "other"), rate_classes()
+        _expect(rate in classes, where, at + "/rate", f"one of {', '.join(classes)}")
         source = entry.get("rate_key", {})
         _expect(
             isinstance(source, dict) and set(source) <= set(RATE_KEY_SOURCES),
@@ -107,6 +109,23 @@ def parse(data: Any, path: Path | None = None) -> Overlay:
         )
     overlay.renamed = {str(k): str(v) for k, v in _section(data, "renamed", where).items()}
     return overlay
+
+
+@functools.cache
+def rate_classes() -> tuple[str, ...]:
+    """The values of `RateClass`, read from its source: the session layer owns the list, and
+    codegen must not import a package it may be about to regenerate."""
+    tree = ast.parse(OPERATION_MODULE.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "RateClass":
+            return tuple(
+                stmt.value.value
+                for stmt in node.body
+                if isinstance(stmt, ast.Assign)
+                and isinstance(stmt.value, ast.Constant)
+                and isinstance(stmt.value.value, str)
+            )
+    raise SpecError("", f"no RateClass in {OPERATION_MODULE}")
 
 
 def _section(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
