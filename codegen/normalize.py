@@ -127,9 +127,13 @@ def _keep_nullable_refs(spec: Spec) -> None:
     """`{type: object, allOf: [$ref], nullable: true}` loses `null`: drop the redundant `type`.
 
     The generator treats the `type` sibling as a plain object and forgets `nullable`, so a real
-    `null` (`Message.forwarding`, `User.user_status`, ...) would fail to parse.
+    `null` (`Message.forwarding`, `User.user_status`, ...) would fail to parse. It ignores every
+    sibling of a bare `$ref` too, so `{$ref, nullable: true}` becomes `{allOf: [$ref], ...}`:
+    without it a field (or array item) the spec lets be `null` would not accept `None`.
     """
     for _, node in _walk(spec, ""):
+        if node.get("nullable") is True and "$ref" in node:
+            node["allOf"] = [{"$ref": node.pop("$ref")}]
         all_of = node.get("allOf")
         if node.get("nullable") is True and isinstance(all_of, list) and len(all_of) == 1:
             node.pop("type", None)

@@ -622,7 +622,10 @@ class ViewBuilder:
         }
         if op.get("x-sdk-result") == "location":
             return {**base, "result_kind": "LOCATION", "returns": "str"}
-        content = op["responses"][success[0]].get("content", {}).get("application/json")
+        contents = op["responses"][success[0]].get("content", {})
+        if any(_binary(media.get("schema", {})) for media in contents.values()):
+            return {**base, "result_kind": "BINARY", "returns": "bytes"}
+        content = contents.get("application/json")
         if content is None:
             return {**base, "result_kind": "NONE", "returns": "None"}
         response = next(r for r in endpoint.responses if r.status_code.pattern == str(status))
@@ -706,6 +709,11 @@ def _members(service: ServiceView) -> list[str]:
 
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def _binary(schema: dict[str, Any]) -> bool:
+    """The answer is the bytes of a file, not JSON: streamed by the session layer."""
+    return schema.get("type") == "string" and schema.get("format") == "binary"
 
 
 def humanize(name: str) -> str:

@@ -19,6 +19,7 @@ from ._exceptions import (
     AuthenticationError,
     ConflictError,
     ConnectError,
+    ConnectTimeoutError,
     DownloadError,
     GoneError,
     InvalidRequestError,
@@ -47,7 +48,7 @@ from ._ratelimit import (
 )
 from ._raw import RawResponse
 from ._retry import RetryEvent, RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, InputFile, Unset
 from ._version import __version__
 
@@ -60,6 +61,7 @@ __all__ = [
     "AuthenticationError",
     "ConflictError",
     "ConnectError",
+    "ConnectTimeoutError",
     "DownloadError",
     "GoneError",
     "Handler",
@@ -90,6 +92,7 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
+    "Sink",
     "StorageError",
     "Timeout",
     "Transport",

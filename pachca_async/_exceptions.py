@@ -13,7 +13,8 @@
     │   └── ServerError                5xx
     ├── APIConnectionError             no answer: the request may or may not have arrived
     │   ├── ConnectError               the connection failed before anything was sent
-    │   └── APITimeoutError            no complete answer in time
+    │   ├── APITimeoutError            no complete answer in time
+    │   └── ConnectTimeoutError        no connection in time (both of the above)
     ├── ResponseDecodeError            a success answer that is not what the spec says
     ├── StorageError                   the file storage refused a transfer
     │   ├── UploadError                an upload (`files.upload`)
@@ -21,7 +22,8 @@
     └── InvalidRequestError            the arguments cannot make a valid request (also a
                                        ValueError); nothing was sent
 
-Messages name the call and what went wrong; they never contain the token.
+Messages name the call and what went wrong; they never contain the token. Errors survive
+`pickle` with their attributes (multiprocessing, Celery, pytest-xdist).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._retry_after import sane_retry_after
+
 Headers = CIMultiDictProxy[str] | CIMultiDict[str] | Mapping[str, str]
 
 _SCOPE = re.compile(r"\b[a-z_]+(?::[a-z_]+)+\b")
@@ -39,6 +43,22 @@ _SCOPE = re.compile(r"\b[a-z_]+(?::[a-z_]+)+\b")
 
 class PachcaError(Exception):
     """The root of every error this SDK raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own pickling calls `cls(*args)`, which our keyword-only attributes
+        # break; rebuild from the message and the attributes instead.
+        state = {
+            name: CIMultiDict(value) if isinstance(value, CIMultiDictProxy) else value
+            for name, value in vars(self).items()
+        }
+        return _restore, (type(self), self.args, state)
+
+
+def _restore(cls: type[PachcaError], args: tuple[Any, ...], state: dict[str, Any]) -> PachcaError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class APIStatusError(PachcaError):
@@ -124,7 +144,7 @@ class RateLimitError(APIStatusError):
 
     def __init__(self, message: str, *, retry_after: float | None = None, **details: Any) -> None:
         super().__init__(message, **details)
-        self.retry_after = retry_after
+        self.retry_after = sane_retry_after(retry_after)
 
 
 class ServerError(APIStatusError):
@@ -141,6 +161,10 @@ class ConnectError(APIConnectionError):
 
 class APITimeoutError(APIConnectionError):
     """No complete answer within the timeout."""
+
+
+class ConnectTimeoutError(ConnectError, APITimeoutError):
+    """No connection within the connect timeout: a timeout, and nothing was sent."""
 
 
 class ResponseDecodeError(PachcaError):

@@ -43,6 +43,9 @@ class ResultKind(enum.Enum):
     """No body (204): the call returns `None`."""
     LOCATION = "location"
     """A redirect: the call returns the `Location` URL, unfollowed."""
+    BINARY = "binary"
+    """The answer's bytes (a file), streamed; a redirect to the storage is followed without the
+    token."""
 
 
 @attrs.frozen

@@ -39,7 +39,7 @@ from ._generated.models import Message
 from ._middleware import Handler
 from ._operation import Operation, RateClass, RateKeySource
 from ._pagination import Page
-from ._retry import parse_retry_after
+from ._retry_after import parse_retry_after
 from ._transport import Request, Response
 from ._types import UNSET
 

@@ -22,7 +22,13 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._config import Timeout
-from ._exceptions import APIConnectionError, APITimeoutError, ConnectError, InvalidRequestError
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    ConnectError,
+    ConnectTimeoutError,
+    InvalidRequestError,
+)
 from ._files import CHUNK, MultipartBody
 
 if TYPE_CHECKING:
@@ -236,7 +242,7 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
 def _connection_error(request: Request, error: Exception) -> Exception:
     """The typed error for an exchange that failed on the network."""
     if isinstance(error, aiohttp.ConnectionTimeoutError):
-        return ConnectError(f"timed out connecting to {_host(request)}")
+        return ConnectTimeoutError(f"timed out connecting to {_host(request)}")
     if isinstance(error, TimeoutError):
         return APITimeoutError(f"no complete answer to {request.method} {request.path} in time")
     if isinstance(error, aiohttp.InvalidURL):

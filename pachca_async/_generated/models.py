@@ -80,7 +80,9 @@ __all__ = [
     "CustomPropertyDataType",
     "CustomPropertyDefinition",
     "ExportRequest",
+    "ExportWebhookPayload",
     "File",
+    "FileTarget",
     "FileType",
     "FileUploadRequest",
     "Forwarding",
@@ -122,6 +124,8 @@ __all__ = [
     "SortOrder",
     "StatusUpdateRequest",
     "StatusUpdateRequestStatus",
+    "SubmitViewResponseRequest",
+    "SubmitViewResponseResult",
     "TagNamesFilter",
     "Task",
     "TaskCreateRequest",
@@ -425,6 +429,19 @@ class CustomPropertyDataType(LenientEnum):
     """Calendar date."""
     LINK = "link"
     """URL."""
+
+
+class FileTarget(LenientEnum):
+    """A derived form of a file that `files.download_file` can send instead of the original."""
+
+    PDF_PREVIEW = "pdf_preview"
+    """The document converted to PDF."""
+    PDF_FIRST_PAGE = "pdf_first_page"
+    """The document's first page as a picture."""
+    THUMB = "thumb"
+    """A smaller copy of the image."""
+    IMAGE = "image"
+    """The image as it is."""
 
 
 class FileType(LenientEnum):
@@ -1640,6 +1657,23 @@ class ExportRequest:
 
 
 @define(kw_only=True)
+class ExportWebhookPayload:
+    """What Pachca posts to an export's `webhook_url` once the archive is ready. Not signed."""
+
+    type_: Literal["export"] = field(default="export", metadata={"json": "type"})
+    """Kind of object in the payload."""
+
+    event: Literal["ready"] = "ready"
+    """Kind of event."""
+
+    export_id: int
+    """The export to pass to `chats.download_export`."""
+
+    created_at: datetime.datetime
+    """When the archive was finished (UTC)."""
+
+
+@define(kw_only=True)
 class File:
     """A file attached to a message or other object."""
 
@@ -2282,6 +2316,26 @@ class StatusUpdateRequestStatus:
     away_message: str | Unset = UNSET
     """Auto-reply text for "Away" mode, shown in the profile and to people who message or mention
     the user directly."""
+
+
+@define(kw_only=True)
+class SubmitViewResponseRequest:
+    """Body for answering a form submission."""
+
+    submit_id: str
+    """The `submit_id` of the submission event being answered."""
+
+    errors: dict[str, str] | Unset = UNSET
+    """Texts to show under fields, keyed by each block's `name`; the form stays open. Leave out to
+    close the form."""
+
+
+@define(kw_only=True)
+class SubmitViewResponseResult:
+    """The result of answering a form submission."""
+
+    success: bool
+    """Whether the answer was taken."""
 
 
 @define(kw_only=True)
@@ -3115,6 +3169,12 @@ class ViewSubmitWebhookPayload:
 
     user_id: int
     """Identifier of the user who filled in and sent the form."""
+
+    view_id: str
+    """The view that was submitted; answer through `views.submit_view_response` with it."""
+
+    submit_id: str
+    """The submission being answered; pass it with `view_id`."""
 
     data: dict[str, Any]
     """Submitted values, keyed by each block's `name`."""

@@ -64,7 +64,8 @@ class WebhookObservers:
     """Data button clicks (`button`/`click`); handlers can take `trigger` to open a form."""
 
     view_submit: Observer
-    """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open."""
+    """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open, or answer
+    early through `answer` (a `FormAnswer`)."""
 
     chat_member: Observer
     """Users added to or removed from a chat (`chat_member`/`add`, `remove`)."""

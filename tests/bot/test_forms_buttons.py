@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import typing
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -27,7 +29,14 @@ from pachca_async.forms import (
     text_input,
     time_picker,
 )
-from pachca_async.models import Button, ViewBlockInput, ViewBlockSelect, ViewBlockSelectOption
+from pachca_async.models import (
+    Button,
+    ViewBlockInput,
+    ViewBlockRadio,
+    ViewBlockSelect,
+    ViewBlockSelectOption,
+    ViewBlockUnion,
+)
 
 
 def test_buttons_serialize_as_the_api_expects() -> None:
@@ -200,3 +209,15 @@ def test_hand_built_blocks_are_checked_by_the_form() -> None:
 def test_form_errors_body() -> None:
     errors = FormErrors({"date-end": "Too early"}, request_doc="No signature")
     assert errors.body() == {"errors": {"date-end": "Too early", "request_doc": "No signature"}}
+
+
+def test_form_blocks_have_a_type_checkers_can_use() -> None:
+    """`Form(title, [radio(...), text_input(...)])` passes mypy --strict and pyright: the
+    converter's parameter is what they check `blocks` against (`make lint` checks the README's
+    forms too)."""
+    import pachca_async.forms
+
+    hints = typing.get_type_hints(Form.__init__, vars(pachca_async.forms))
+    assert hints["blocks"] == Iterable[ViewBlockUnion]
+    form = Form("t", (block for block in [radio("r", "R", ["1"]), text_input("c", "C")]))
+    assert [type(block) for block in form.blocks] == [ViewBlockRadio, ViewBlockInput]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict
 
-from pachca_async import InvalidRequestError, PachcaError
+from pachca_async import InvalidRequestError, PachcaError, models
 from pachca_async.webhooks import (
     ExportReadyPayload,
     Failure,
@@ -53,8 +53,10 @@ def test_parsed_fields_are_typed() -> None:
     assert event.thread is not None
     assert event.thread.message_chat_id == 2
     export = parse_update(json.dumps(SAMPLES[-1][0]).encode()).payload
-    assert isinstance(export, ExportReadyPayload)
+    assert isinstance(export, models.ExportWebhookPayload)  # the spec's model
+    assert ExportReadyPayload is models.ExportWebhookPayload  # the earlier name still works
     assert export.export_id == 22322
+    assert export.created_at == datetime.datetime(2025, 3, 20, 12, 33, 58, tzinfo=datetime.UTC)
 
 
 def test_header_names_are_case_insensitive_in_any_mapping() -> None:

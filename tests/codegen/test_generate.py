@@ -56,13 +56,14 @@ def test_every_class_and_method_has_a_docstring() -> None:
 def test_all_operations_under_their_names() -> None:
     from pachca_async._generated.services import OPERATIONS
 
-    assert len(OPERATIONS) == 77
+    assert len(OPERATIONS) == 79
     assert OPERATIONS["messages.create_message"].operation_id == "MessageOperations_createMessage"
     assert "bots.self_recreate_bot_token" in OPERATIONS
     assert "oauth.get_token_info" in OPERATIONS
     assert "group_tags.get_tag_users" in OPERATIONS
     assert "read_members.list_read_members" in OPERATIONS
     assert "custom_properties.list_properties" in OPERATIONS
+    assert OPERATIONS["files.download_file"].operation_id == "FileOperations_downloadFile"
 
 
 def test_every_schema_is_a_model() -> None:
@@ -72,7 +73,7 @@ def test_every_schema_is_a_model() -> None:
 
     spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
     names = spec["components"]["schemas"]
-    assert len(names) == 135
+    assert len(names) == 139
     for name, node in names.items():
         cls = getattr(models, name)
         if node.get("type") == "object":

@@ -39,6 +39,8 @@ from pachca_async.models import (
     ViewBlockInput,
 )
 
+from .test_binary_and_forms import COVERED_HERE
+
 TOKEN = "contract-test-token"
 SINCE = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
 UNTIL = datetime.datetime(2025, 2, 1, 12, 30, tzinfo=datetime.UTC)
@@ -279,11 +281,11 @@ ARGUMENTS: Mapping[str, Mapping[str, Any]] = {
 
 def test_every_operation_has_arguments() -> None:
     """A new operation in openapi.yaml cannot skip the contract run."""
-    assert sorted(ARGUMENTS) == sorted(OPERATIONS)
+    assert sorted(ARGUMENTS) == sorted(set(OPERATIONS) - COVERED_HERE)
     assert len(ARGUMENTS) == 77
 
 
-@pytest.mark.parametrize("name", sorted(OPERATIONS))
+@pytest.mark.parametrize("name", sorted(set(OPERATIONS) - COVERED_HERE))
 async def test_operation(name: str, prism_url: str, spec: dict[str, Any]) -> None:
     operation = OPERATIONS[name]
     described = spec["paths"][operation.path][operation.method.lower()]

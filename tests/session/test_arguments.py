@@ -350,7 +350,41 @@ def test_token_with_inner_space_or_control_characters_is_refused(token: str) -> 
     assert token not in str(caught.value)
 
 
-@pytest.mark.parametrize("base_url", ["not a url", "api.pachca.com/api", "ftp://host/x"])
+async def test_base_url_from_environment(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PACHCA_BASE_URL", f"{server.base_url}\n")
+    server.json("GET", "/profile", {"data": user()})
+    async with PachcaClient(TOKEN) as pachca, PachcaClient(TOKEN, base_url=None) as default:
+        await pachca.profile.get_profile()
+        await default.profile.get_profile()
+    assert server.count() == 2
+    assert pachca.base_url == server.base_url
+
+
+def test_explicit_base_url_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACHCA_BASE_URL", "http://127.0.0.1:9/api")
+    assert PachcaClient(TOKEN, base_url="http://127.0.0.1:8/v1").base_url == "http://127.0.0.1:8/v1"
+
+
+@pytest.mark.parametrize("env", [None, "", " "])
+def test_base_url_none_is_pachcas_without_environment(
+    monkeypatch: pytest.MonkeyPatch, env: str | None
+) -> None:
+    if env is None:
+        monkeypatch.delenv("PACHCA_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("PACHCA_BASE_URL", env)
+    assert PachcaClient(TOKEN, base_url=None).base_url == "https://api.pachca.com/api/shared/v1"
+
+
+def test_a_bad_base_url_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACHCA_BASE_URL", "api.pachca.com")
+    with pytest.raises(InvalidRequestError, match="PACHCA_BASE_URL"):
+        PachcaClient(TOKEN)
+
+
+@pytest.mark.parametrize("base_url", ["not a url", "api.pachca.com/api", "ftp://host/x", ""])
 def test_base_url_must_be_absolute_http(base_url: str) -> None:
     with pytest.raises(InvalidRequestError, match="base_url"):
         PachcaClient(TOKEN, base_url=base_url)

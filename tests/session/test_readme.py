@@ -6,25 +6,16 @@ example and this test runs the new one.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import Any
-
 import pytest
 from aiohttp import web
 
-import pachca_async
+from tests.readme import README, modules
 from tests.scripted_server import ScriptedServer, chat, message, page, reaction, serve_in_thread
-
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def quick_start() -> str:
-    """The Python block of the README's "Quick start" section."""
-    section = README.read_text(encoding="utf-8").split("## Quick start", 1)[1]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
-    assert found, "README.md has no Python example under 'Quick start'"
-    return found.group(1)
+    """The Python code of the README's "Quick start" section."""
+    return modules()["quick_start"]
 
 
 def answer_like_pachca(server: ScriptedServer) -> None:
@@ -53,15 +44,7 @@ def test_readme_quick_start_runs(
     code = quick_start()
     with serve_in_thread(ScriptedServer()) as server:
         answer_like_pachca(server)
-
-        class LocalClient(pachca_async.PachcaClient):
-            """The README's client, sent to the local server instead of api.pachca.com."""
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("base_url", server.base_url)
-                super().__init__(*args, **kwargs)
-
-        monkeypatch.setattr(pachca_async, "PachcaClient", LocalClient)
+        monkeypatch.setenv("PACHCA_BASE_URL", server.base_url)  # instead of api.pachca.com
         exec(compile(code, str(README), "exec"), {"__name__": "readme"})
 
     assert capsys.readouterr().out.splitlines() == [

@@ -86,6 +86,7 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "chats.unarchive_chat": _chats.UNARCHIVE_CHAT,
     "chats.update_chat": _chats.UPDATE_CHAT,
     "custom_properties.list_properties": _custom_properties.LIST_PROPERTIES,
+    "files.download_file": _files.DOWNLOAD_FILE,
     "files.get_upload_params": _files.GET_UPLOAD_PARAMS,
     "files.upload_file": _files.UPLOAD_FILE,
     "group_tags.create_tag": _group_tags.CREATE_TAG,
@@ -144,6 +145,7 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "users.update_user_avatar": _users.UPDATE_USER_AVATAR,
     "users.update_user_status": _users.UPDATE_USER_STATUS,
     "views.open_view": _views.OPEN_VIEW,
+    "views.submit_view_response": _views.SUBMIT_VIEW_RESPONSE,
 }
 """Every operation by `service.method` name."""
 

@@ -3,24 +3,45 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import overload
 
+from pachca_async._files import Progress
 from pachca_async._operation import (
     Body,
     BodyField,
     BodyKind,
     Operation,
+    Param,
     RateClass,
     Result,
     ResultKind,
 )
 from pachca_async._raw import raw_call
+from pachca_async._transport import Sink
 from pachca_async._types import UNSET, FileInput, Unset
 from pachca_async._uploads import FileHelpers
 
 from ..models import (
+    FileTarget,
     FileUploadRequest,
     UploadParams,
+)
+
+DOWNLOAD_FILE: Operation[bytes] = Operation(
+    name="files.download_file",
+    operation_id="FileOperations_downloadFile",
+    method="GET",
+    path="/files/{id}",
+    result=Result(ResultKind.BINARY),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("target", "query"),
+    ),
+    rate_class=RateClass.OTHER,
+    scope="files:read",
 )
 
 GET_UPLOAD_PARAMS: Operation[UploadParams] = Operation(
@@ -71,6 +92,70 @@ class FilesService(FileHelpers):
     def with_raw_response(self) -> FilesServiceWithRawResponse:
         """The same calls, answering `RawResponse`s: status, headers, request id and result."""
         return FilesServiceWithRawResponse(self)
+
+    @overload
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: None = None,
+        progress: Progress | None = None,
+    ) -> bytes: ...
+
+    @overload
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: str | os.PathLike[str],
+        progress: Progress | None = None,
+    ) -> Path: ...
+
+    @overload
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: Sink,
+        progress: Progress | None = None,
+    ) -> None: ...
+
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: str | os.PathLike[str] | Sink | None = None,
+        progress: Progress | None = None,
+    ) -> bytes | Path | None:
+        """Download a file.
+
+        Answers with the bytes of an attachment itself (its name in `Content-Disposition`), or with
+        a redirect to them in the file storage. Attachments that have no storage link of their own
+        (encrypted ones, those sent from a workspace's secure perimeter) carry this call's address
+        in their `url` and can be fetched only this way, with a token. Pachca checks the address the
+        request comes from, so a server integration may be refused with
+        `confidential_download_denied`.
+
+        Requires the `files:read` scope.
+
+        Args:
+            id: The attachment's `id`.
+            target: A derived form to send instead of the original file; one the file does not have
+                is refused with 400. Ignored for encrypted files, which always come whole.
+            to: Where the bytes go, streamed: a file path (written whole or not at all) or a
+                `Sink`. Left out, they are returned, held in memory.
+            progress: Called (or awaited) with the bytes received and the total, if known.
+
+        Returns:
+            The bytes when `to` is left out; the path when `to` is one; else `None`.
+        """
+        return await self._download(
+            DOWNLOAD_FILE, {"id": id, "target": target}, to=to, progress=progress
+        )
 
     async def get_upload_params(self) -> UploadParams:
         """Get upload parameters.
@@ -159,5 +244,6 @@ class FilesServiceWithRawResponse:
 
     def __init__(self, service: FilesService) -> None:
         raw = FilesService(service._raw_requester())
+        self.download_file = raw_call(raw.download_file)
         self.get_upload_params = raw_call(raw.get_upload_params)
         self.upload_file = raw_call(raw.upload_file)
