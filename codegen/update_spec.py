@@ -150,9 +150,9 @@ def _merge(
             counterpart,
         )
     if in_name_map or where in ("", "/paths") or where.startswith("/paths/"):
-        for key, value in mine.items():
-            if key not in node and isinstance(value, dict) and _ahead(value):
-                node[key] = copy.deepcopy(value)  # ours, ahead of this release
+        _restore_ahead(node, mine)
+    if exists and not in_name_map and isinstance(node.get("properties"), dict):
+        _keep_ahead_required(node, mine)
     if exists and not in_name_map:
         for key in mine:
             if key in TEXT and key not in node:
@@ -160,6 +160,35 @@ def _merge(
         order = [k for k in mine if k in node] + [k for k in node if k not in mine]
         items = [(k, node.pop(k)) for k in order]
         node.update(items)
+
+
+def _restore_ahead(node: dict[str, Any], mine: dict[str, Any]) -> None:
+    """Put back our elements ahead of this release, each after the one it followed in ours."""
+    order = list(node)
+    ours = list(mine)
+    for index, key in enumerate(ours):
+        value = mine[key]
+        if key in node or not isinstance(value, dict) or not _ahead(value):
+            continue
+        before = next((k for k in reversed(ours[:index]) if k in order), None)
+        order.insert(order.index(before) + 1 if before is not None else 0, key)
+        node[key] = copy.deepcopy(value)
+    items = [(k, node.pop(k)) for k in order]
+    node.update(items)
+
+
+def _keep_ahead_required(node: dict[str, Any], mine: dict[str, Any]) -> None:
+    """Properties we describe ahead of this release stay required where ours requires them."""
+    ahead = {
+        k for k, v in (mine.get("properties") or {}).items() if isinstance(v, dict) and AHEAD in v
+    }
+    ours = [k for k in mine.get("required", []) if k in ahead and k in node["properties"]]
+    theirs = node.get("required", [])
+    if not [k for k in ours if k not in theirs]:
+        return
+    keep = set(theirs) | set(ours)
+    order = [k for k in mine["required"] if k in keep]
+    node["required"] = order + [k for k in theirs if k not in order]
 
 
 def _ahead(node: dict[str, Any]) -> bool:

@@ -149,3 +149,12 @@ def test_routers_have_the_overlays_observers_and_routes() -> None:
     facts = overlays.load()
     assert set(Router().observers) == set(facts.observers)
     assert dict(ROUTES) == facts.webhooks
+
+
+def test_a_property_ahead_of_pachca_stays_required(ours: dict[str, Any]) -> None:
+    theirs = copy.deepcopy(ours)
+    message = ours["components"]["schemas"]["Message"]
+    message["properties"]["starred"] = {"type": "boolean", "x-sdk-ahead": "newer: Message.starred"}
+    message["required"].insert(0, "starred")
+    merged, _ = update_spec.merge(ours, theirs)
+    assert merged["components"]["schemas"]["Message"] == message
