@@ -1,8 +1,11 @@
-"""`python -m codegen`: openapi.yaml → pachca_async/_generated.
+"""`python -m codegen`: openapi.yaml + codegen/overlay.yaml → pachca_async/_generated.
 
-Steps: load → normalize → parse (openapi-python-client) → render (our templates) → ruff →
-swap into place → print what changed. Any failure leaves the committed package untouched and
-exits non-zero with the JSON pointer at fault.
+Steps: load → find calls renamed since the committed package → normalize → parse
+(openapi-python-client) → render (our templates) → ruff → swap into place → print what
+changed, breaking changes marked, and what the normalize pass skipped. Renames found are added
+to the overlay, so their old names stay deprecated aliases. Any failure leaves the committed
+package untouched and exits 1 with the JSON pointer at fault; `--fail-on-breaking` exits 2
+after writing a package whose changes break users' code.
 """
 
 from __future__ import annotations

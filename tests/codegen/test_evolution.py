@@ -158,3 +158,16 @@ def test_a_property_ahead_of_pachca_stays_required(ours: dict[str, Any]) -> None
     message["required"].insert(0, "starred")
     merged, _ = update_spec.merge(ours, theirs)
     assert merged["components"]["schemas"]["Message"] == message
+
+
+def test_a_typed_event_no_route_names_goes_to_unknown() -> None:
+    import attrs
+
+    from pachca_async.bot import observer_name
+    from pachca_async.webhooks import parse_payload
+    from tests.bot.fake_api import SAMPLES
+
+    reaction = next(raw for raw, _ in SAMPLES if raw["type"] == "reaction")
+    routed = parse_payload({**reaction, "event": "delete"})
+    assert observer_name(routed) == "reaction"  # `reaction *` in the overlay
+    assert observer_name(attrs.evolve(routed, type_="poll", event="closed")) == "unknown"
