@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (GenerationError, SpecError) as error:
         print(f"update-spec: {error}", file=sys.stderr)
         return 1
+    except Exception as error:  # a spec shaped in a way we never met: a message, not a traceback
+        print(f"update-spec: cannot merge {args.published}: {error!r}", file=sys.stderr)
+        return 1
     if merged != ours:
         args.spec.write_text(dump(merged), encoding="utf-8")
         print(f"Updated {args.spec} from {args.published}")

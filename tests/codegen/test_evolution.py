@@ -171,3 +171,35 @@ def test_a_typed_event_no_route_names_goes_to_unknown() -> None:
     routed = parse_payload({**reaction, "event": "delete"})
     assert observer_name(routed) == "reaction"  # `reaction *` in the overlay
     assert observer_name(attrs.evolve(routed, type_="poll", event="closed")) == "unknown"
+
+
+def test_a_bug_a_new_spec_trips_is_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import codegen.build
+
+    def broken(*_: object) -> None:
+        raise KeyError("SomeSchema")
+
+    monkeypatch.setattr(codegen.build, "render", broken)
+    out = tmp_path / "pkg"
+    shutil.copytree(COMMITTED, out)
+    overlay = tmp_path / "overlay.yaml"
+    shutil.copy(overlays.DEFAULT, overlay)
+    args = ["--output", str(out), "--overlay", str(overlay)]
+    assert main(args) == 1
+    assert "render failed on this spec: KeyError: 'SomeSchema'" in capsys.readouterr().err
+    assert (out / "models.py").read_bytes() == (COMMITTED / "models.py").read_bytes()
+
+
+def test_update_spec_refuses_a_malformed_file_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    published = tmp_path / "published.yaml"
+    published.write_text("openapi: 3.0.0\npaths:\n  /a:\n    get: nothing\n", encoding="utf-8")
+    spec = tmp_path / "openapi.yaml"
+    shutil.copy(ROOT / "openapi.yaml", spec)
+    args = [str(published), "--spec", str(spec), "--overlay", str(tmp_path / "o.yaml")]
+    assert update_spec.main(args) == 1
+    assert capsys.readouterr().err.startswith(f"update-spec: cannot merge {published}: ")
+    assert spec.read_bytes() == (ROOT / "openapi.yaml").read_bytes()
