@@ -18,6 +18,7 @@ spec does not state come from `codegen/overlay.yaml` and are added as `x-sdk-*` 
 - `x-sdk-url-param` (on an operation): the argument that carries the absolute URL to call.
 - `x-sdk-extends` (on an object): the class this one subclasses; it has the same properties and
   requires at least as many, so its instances are valid wherever the base is expected.
+- `x-sdk-secret` (on a property): it holds a token or secret, so reprs leave it out.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def normalize(
     _mark_results(out)
     _apply_operation_facts(out, facts, skipped)
     _mark_external_urls(out)
+    _mark_secrets(out, facts, skipped)
     return out
 
 
@@ -466,3 +468,19 @@ def _mark_external_urls(spec: Spec) -> None:
         if not isinstance(name, str) or not name:
             raise SpecError(pointer("paths", path, method, "x-external-url"), "expected a name")
         op["x-sdk-url-param"] = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _mark_secrets(spec: Spec, overlay: Overlay, notes: Notes) -> None:
+    """Mark the overlay's `secrets` properties with `x-sdk-secret`, where the spec has them."""
+    for name, entry in overlay.schemas.items():
+        fields = entry.get("secrets")
+        if not fields:
+            continue
+        node = schemas(spec).get(name)
+        if node is None:
+            notes.append(f"skipped: secrets of {name} (not in the spec)")
+            continue
+        properties = node.get("properties", {})
+        for field in fields:
+            if field in properties:
+                properties[field]["x-sdk-secret"] = True

@@ -510,7 +510,9 @@ class FakePachca:
         extra = {k: v for k, v in fields.items() if k in ("member_ids", "channel", "public")}
         chat = self.add_chat(fields["name"], **extra)
         chat["member_ids"] = sorted({self.bot_id, *chat["member_ids"]})
-        return data(chat, status=201)
+        # The fake has no user directory: every requested member counts as found.
+        meta: dict[str, list[int]] = {"not_found_member_ids": []}
+        return web.json_response({"data": chat, "meta": meta}, status=201)
 
     async def _get_chat(self, request: web.Request) -> web.Response:
         return data(self._chat(number(request.match_info["id"], "id")))

@@ -34,6 +34,7 @@ class RateClass(enum.Enum):
 class BodyKind(enum.Enum):
     JSON = "json"
     MULTIPART = "multipart"
+    FORM = "form"
 
 
 class ResultKind(enum.Enum):
@@ -130,6 +131,8 @@ class Operation(Generic[T_co]):
     auth: bool = True
     url_param: str | None = None
     """The argument carrying an absolute URL to call instead of `path` (`direct_url`)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Sent with every call (`Prefer: return=representation` asks for the result in the answer)."""
 
     def argument(self, arguments: Mapping[str, Any], name: str) -> Any:
         """The value of keyword `name`, or of that field of a `body=` request model; `UNSET`."""

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 B = TypeVar("B")
+_Option = TypeVar("_Option", ViewBlockSelectableOption, ViewBlockCheckboxOption)
 
 TRIGGER_LIFETIME = 3.0
 """Seconds a button click's `trigger_id` can open a form."""
@@ -163,12 +164,15 @@ def text_input(
 
 @attrs.frozen
 class Option:
-    """A choice in a select, radio or checkbox block; `selected` preselects (checks) it."""
+    """A choice in a select, radio or checkbox block; `selected` preselects (checks) it.
+
+    On the wire a select option says `selected`, radio and checkbox options say `checked`.
+    """
 
     text: str
     value: str
     description: str | None = None
-    """Grey text under the choice (radio and checkbox only)."""
+    """Grey text under the choice."""
     selected: bool = False
 
 
@@ -180,6 +184,19 @@ def _options(items: Sequence[OptionLike]) -> list[Option]:
     return [Option(item, item) if isinstance(item, str) else item for item in items]
 
 
+def _checkable(options: Sequence[OptionLike], make: Callable[..., _Option]) -> list[_Option]:
+    """Radio and checkbox options: both say `checked` where a select option says `selected`."""
+    return [
+        make(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            checked=o.selected or UNSET,
+        )
+        for o in _options(options)
+    ]
+
+
 def select(
     name: str,
     label: str,
@@ -188,14 +205,16 @@ def select(
     required: bool | None = None,
     hint: str | None = None,
 ) -> ViewBlockSelect:
-    """A dropdown: at most 100 options, at most one selected; options have no description."""
-    choices = []
-    for index, o in enumerate(_options(options)):
-        if o.description is not None:
-            fail(f"select {name!r} options[{index}]", "select options have no description")
-        choices.append(
-            ViewBlockSelectOption(text=o.text, value=o.value, selected=o.selected or UNSET)
+    """A dropdown: at most 100 options, at most one selected."""
+    choices = [
+        ViewBlockSelectOption(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            selected=o.selected or UNSET,
         )
+        for o in _options(options)
+    ]
     return _field(ViewBlockSelect, name, label, required, hint, options=choices)
 
 
@@ -208,15 +227,7 @@ def radio(
     hint: str | None = None,
 ) -> ViewBlockRadio:
     """Radio buttons: at most 10 options, at most one selected."""
-    choices = [
-        ViewBlockSelectableOption(
-            text=o.text,
-            value=o.value,
-            description=_given(o.description),
-            selected=o.selected or UNSET,
-        )
-        for o in _options(options)
-    ]
+    choices = _checkable(options, ViewBlockSelectableOption)
     return _field(ViewBlockRadio, name, label, required, hint, options=choices)
 
 
@@ -229,15 +240,7 @@ def checkbox(
     hint: str | None = None,
 ) -> ViewBlockCheckbox:
     """Checkboxes: at most 10; the submission carries the list of checked values."""
-    choices = [
-        ViewBlockCheckboxOption(
-            text=o.text,
-            value=o.value,
-            description=_given(o.description),
-            checked=o.selected or UNSET,
-        )
-        for o in _options(options)
-    ]
+    choices = _checkable(options, ViewBlockCheckboxOption)
     return _field(ViewBlockCheckbox, name, label, required, hint, options=choices)
 
 

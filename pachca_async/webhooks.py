@@ -192,7 +192,7 @@ def parse_payload(data: Mapping[str, Any]) -> WebhookPayload:
     except Exception as error:  # a known kind with unexpected fields: keep it, raw
         logger.warning("%s/%s payload does not match its model (%r); kept as unknown", *kind, error)
         return UnknownWebhookPayload(
-            type_=str(data.get("type", "")), event=str(data.get("event", "")), raw=dict(data)
+            type=str(data.get("type", "")), event=str(data.get("event", "")), raw=dict(data)
         )
 
 

@@ -48,6 +48,7 @@ from ._lifecycle import stop_on_signals, until
 
 if TYPE_CHECKING:
     from .._client import PachcaClient
+    from ._lease import PollingLease
     from ._polling import EventPoller
 
 logger = logging.getLogger("pachca_async.bot")
@@ -358,6 +359,7 @@ class Dispatcher(Router):
         pachca: PachcaClient,
         *,
         poller: EventPoller | None = None,
+        lease: PollingLease | None = None,
         handle_signals: bool = True,
         **options: Any,
     ) -> None:
@@ -366,26 +368,39 @@ class Dispatcher(Router):
         Events run one at a time, oldest first; each is deleted from the history (unless
         `delete=False`) once its handler finished, also when it raised (the error is logged;
         like an answered webhook, the event is not repeated). `options` go to `EventPoller`
-        (`interval`, `watermark`, `on_watermark`, ...). Stops on SIGINT/SIGTERM or
+        (`interval`, `watermark`, `on_watermark`, ...). With a `lease`
+        (`pachca_async.redis.RedisPollingLease`) several replicas may run this: one polls at a
+        time, the others take over when it stops or dies. Stops on SIGINT/SIGTERM or
         `stop_polling()`, after the running handler finished.
         """
         from ._polling import EventPoller
 
-        poller = poller or EventPoller(pachca, **options)
+        if lease is not None and poller is not None:
+            raise InvalidRequestError("pass `poller` or `lease`, not both")
         await self.resolve_bot_id(pachca)
         self._stop = stop = asyncio.Event()
         with stop_on_signals(stop, enabled=handle_signals):
             logger.info("polling the event history of the bot")
-            while not stop.is_set():
-                updates = await until(stop, poller.poll())
-                for update in updates or ():
-                    await self.process(pachca, update)
-                    await poller.done(update)
-                    if stop.is_set():
-                        break
-                if not updates:
-                    await until(stop, asyncio.sleep(poller.interval))
+            if lease is None:
+                await self.poll(pachca, poller or EventPoller(pachca, **options), stop)
+            else:
+                from ._lease import poll_with_lease
+
+                await poll_with_lease(self, pachca, lease, stop, options)
         logger.info("polling stopped")
+
+    async def poll(self, pachca: PachcaClient, poller: EventPoller, stop: asyncio.Event) -> None:
+        """Handle what `poller` reads until `stop` is set (the loop of `start_polling`)."""
+        while not stop.is_set():
+            updates = await until(stop, poller.poll())
+            for update in updates or ():
+                await poller.check_guard()
+                await self.process(pachca, update)
+                await poller.done(update)
+                if stop.is_set():
+                    break
+            if not updates:
+                await until(stop, asyncio.sleep(poller.interval))
 
     def stop_polling(self) -> None:
         """Make `start_polling` return once the running handler finished."""

@@ -81,8 +81,15 @@ def test_a_form_with_every_block_type() -> None:
             markdown("See [policy](https://example.com)"),
             divider(),
             text_input("info", "Description", multiline=True, min_length=10, max_length=500),
-            select("team", "Team", ["a", Option("Bee", "b", selected=True)], required=True),
-            radio("reach", "Reachable", [Option("Phone", "phone", description="calls only")]),
+            select("team", "Team", ["a", Option("Bee", "b", "buzz", selected=True)], required=True),
+            radio(
+                "reach",
+                "Reachable",
+                [
+                    Option("Phone", "phone", description="calls only"),
+                    Option("Mail", "m", selected=True),
+                ],
+            ),
             checkbox("news", "Newsletters", [Option("Tasks", "tasks", selected=True)]),
             date_picker("start", "Start", initial="2025-07-01"),
             time_picker("at", "At", initial=datetime.time(9, 30)),
@@ -129,10 +136,11 @@ def test_a_form_with_every_block_type() -> None:
     }
     assert blocks["team"]["options"] == [
         {"text": "a", "value": "a"},
-        {"text": "Bee", "value": "b", "selected": True},
+        {"text": "Bee", "value": "b", "description": "buzz", "selected": True},
     ]
     assert blocks["reach"]["options"] == [
-        {"text": "Phone", "value": "phone", "description": "calls only"}
+        {"text": "Phone", "value": "phone", "description": "calls only"},
+        {"text": "Mail", "value": "m", "checked": True},
     ]
     assert blocks["news"]["options"] == [{"text": "Tasks", "value": "tasks", "checked": True}]
     assert blocks["start"]["initial_date"] == "2025-07-01"
@@ -167,7 +175,7 @@ def test_a_form_with_every_block_type() -> None:
         (lambda: select("n", "l", ["o" * 76]), r"options\[0\]\.text: at most 75"),
         (lambda: radio("n", "l", [Option("t", "v" * 151)]), r"options\[0\]\.value: at most 150"),
         (lambda: checkbox("n", "l", [Option("t", "v", "d" * 76)]), r"description: at most 75"),
-        (lambda: select("n", "l", [Option("t", "v", "d")]), r"select options have no description"),
+        (lambda: select("n", "l", [Option("t", "v", "d" * 76)]), r"description: at most 75"),
         (
             lambda: radio(
                 "n", "l", [Option("a", "a", selected=True), Option("b", "b", selected=True)]

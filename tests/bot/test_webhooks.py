@@ -63,7 +63,7 @@ def test_header_names_are_case_insensitive_in_any_mapping() -> None:
     body, headers = signed(_at_now(message()))
     value = headers["Pachca-Signature"]
     for given in ({"pachca-signature": value}, {"PACHCA-SIGNATURE": value}, CIMultiDict(headers)):
-        assert parse_webhook(body, given, SECRET, now=NOW).payload.type_ == "message"
+        assert parse_webhook(body, given, SECRET, now=NOW).payload.type == "message"
 
 
 def _failure(body: bytes, headers: dict[str, str], **options: Any) -> WebhookVerificationError:
@@ -115,7 +115,7 @@ def test_unknown_kinds_keep_the_raw_object() -> None:
     payload = _at_now({"type": "poll", "event": "vote", "poll_id": 3, "answer": "b"})
     update = parse_webhook(*signed(payload), SECRET, now=NOW)
     assert isinstance(update.payload, UnknownWebhookPayload)
-    assert (update.payload.type_, update.payload.event) == ("poll", "vote")
+    assert (update.payload.type, update.payload.event) == ("poll", "vote")
     assert update.payload.raw == payload
 
 

@@ -40,6 +40,7 @@ from pachca_async import (
     ValidationError,
 )
 from pachca_async._retry_after import MAX_RETRY_AFTER
+from pachca_async.bot import LeaseLost
 from pachca_async.forms import SubmitExpiredError, TriggerExpiredError
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
 from pachca_async.webhooks import Failure, WebhookVerificationError
@@ -473,6 +474,7 @@ SAMPLES: list[PachcaError] = [
     OperationUnavailableError("Gone_call is not in the openapi.yaml"),
     TriggerExpiredError("late"),
     SubmitExpiredError("too late to answer"),
+    LeaseLost("another replica polls now"),
     StorageError("refused", status=403, code="AccessDenied", storage_message="denied"),
     UploadError("refused", status=400, code="EntityTooLarge", storage_message="big"),
     DownloadError("refused", status=404, code="NoSuchKey", storage_message="gone"),

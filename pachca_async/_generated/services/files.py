@@ -67,13 +67,14 @@ UPLOAD_FILE: Operation[None] = Operation(
         FileUploadRequest,
         (
             BodyField("content_disposition", ("Content-Disposition",), required=True),
-            BodyField("acl", ("acl",), required=True),
+            BodyField("acl", ("acl",)),
             BodyField("policy", ("policy",), required=True),
             BodyField("x_amz_credential", ("x-amz-credential",), required=True),
             BodyField("x_amz_algorithm", ("x-amz-algorithm",), required=True),
             BodyField("x_amz_date", ("x-amz-date",), required=True),
             BodyField("x_amz_signature", ("x-amz-signature",), required=True),
             BodyField("key", ("key",), required=True),
+            BodyField("bucket", ("bucket",)),
             BodyField("file", ("file",), required=True),
         ),
     ),
@@ -173,13 +174,14 @@ class FilesService(FileHelpers):
         direct_url: str,
         *,
         content_disposition: str,
-        acl: str,
+        acl: str | Unset = UNSET,
         policy: str,
         x_amz_credential: str,
         x_amz_algorithm: str,
         x_amz_date: str,
         x_amz_signature: str,
         key: str,
+        bucket: str | Unset = UNSET,
         file: FileInput,
     ) -> None: ...
 
@@ -198,6 +200,7 @@ class FilesService(FileHelpers):
         x_amz_date: str | Unset = UNSET,
         x_amz_signature: str | Unset = UNSET,
         key: str | Unset = UNSET,
+        bucket: str | Unset = UNSET,
         file: FileInput | Unset = UNSET,
         body: FileUploadRequest | Unset = UNSET,
     ) -> None:
@@ -218,6 +221,7 @@ class FilesService(FileHelpers):
             x_amz_date: The `x-amz-date` value returned by `POST /uploads`.
             x_amz_signature: The `x-amz-signature` value returned by `POST /uploads`.
             key: The `key` value returned by `POST /uploads`.
+            bucket: Storage bucket, when `POST /uploads` names one.
             file: Contents of the file; must be the last field of the form.
             body: The whole request as a `FileUploadRequest`, instead of the keywords.
         """
@@ -233,6 +237,7 @@ class FilesService(FileHelpers):
                 "x_amz_date": x_amz_date,
                 "x_amz_signature": x_amz_signature,
                 "key": key,
+                "bucket": bucket,
                 "file": file,
                 "body": body,
             },

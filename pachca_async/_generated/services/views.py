@@ -37,7 +37,7 @@ OPEN_VIEW: Operation[None] = Operation(
         BodyKind.JSON,
         OpenViewRequest,
         (
-            BodyField("type_", ("type",), default="modal"),
+            BodyField("type", ("type",), default="modal"),
             BodyField("trigger_id", ("trigger_id",), required=True),
             BodyField("private_metadata", ("private_metadata",)),
             BodyField("callback_id", ("callback_id",)),
@@ -83,7 +83,7 @@ class ViewsService(Service):
     async def open_view(
         self,
         *,
-        type_: Literal["modal"] | Unset = UNSET,
+        type: Literal["modal"] | Unset = UNSET,
         trigger_id: str,
         private_metadata: str | Unset = UNSET,
         callback_id: str | Unset = UNSET,
@@ -96,7 +96,7 @@ class ViewsService(Service):
     async def open_view(
         self,
         *,
-        type_: Literal["modal"] | Unset = UNSET,
+        type: Literal["modal"] | Unset = UNSET,
         trigger_id: str | Unset = UNSET,
         private_metadata: str | Unset = UNSET,
         callback_id: str | Unset = UNSET,
@@ -110,7 +110,7 @@ class ViewsService(Service):
         Requires the `views:write` scope.
 
         Args:
-            type_: How the view is presented.
+            type: How the view is presented.
             trigger_id: Identifier of the event that opens the view, as delivered in an outgoing
                 webhook (for instance, for a button click).
             private_metadata: Optional string handed back to your app when the form is submitted;
@@ -123,7 +123,7 @@ class ViewsService(Service):
         return await self._call(
             OPEN_VIEW,
             {
-                "type_": type_,
+                "type": type,
                 "trigger_id": trigger_id,
                 "private_metadata": private_metadata,
                 "callback_id": callback_id,
