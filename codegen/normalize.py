@@ -278,12 +278,17 @@ def _discriminate_unions(spec: Spec, overlay: Overlay, notes: Notes) -> None:
     `event`), then any other set of up to three; the first whose value tuples pick one variant
     each wins. Else by presence: properties each variant either requires or does not declare,
     whose presence pattern picks one variant each. Unions a sibling selects (the overlay's
-    `select`) are left to that rule. Two variants nothing tells apart are an error naming both.
+    `select`) are left to that rule, and unions nothing refers to are skipped. Two variants
+    nothing tells apart are an error naming both.
     """
     all_schemas = schemas(spec)
+    used = {ref_name(node) for _, node in _walk(spec, "") if "$ref" in node}
     for name, union in list(all_schemas.items()):
         variants = _variants(spec, union)
         if len(variants) < 2 or union.get("x-sdk-selected"):
+            continue
+        if name not in used:
+            notes.append(f"skipped: telling {name}'s variants apart (nothing refers to it)")
             continue
         nodes = [all_schemas[v] for v in variants]
         shapes = [_enum_keys(spec, node) for node in nodes]

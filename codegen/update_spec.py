@@ -28,7 +28,7 @@ from . import report
 from .__main__ import DEFAULT_SPEC, load
 from .build import GenerationError
 from .errors import SpecError, pointer
-from .normalize import HTTP_METHODS, operations
+from .normalize import HTTP_METHODS, REF_PREFIX, operations
 
 TEXT = {"description", "summary", "title", "example", "examples", "x-record-key-example"}
 NAME_MAPS = {
@@ -88,7 +88,35 @@ def merge(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[dict[str, Any],
     new_text: list[str] = []
     counterpart = _operation_counterparts(ours, merged)
     _merge(merged, ours, "", False, new_text, counterpart)
+    _keep_referenced(merged, ours)
     return merged, new_text
+
+
+def _keep_referenced(merged: dict[str, Any], ours: dict[str, Any]) -> None:
+    """Our schemas that elements kept ahead of the release refer to, and the release lacks."""
+    have = merged.setdefault("components", {}).setdefault("schemas", {})
+    mine = (ours.get("components") or {}).get("schemas") or {}
+    while True:
+        missing = {
+            name for name in _refs(merged) if name not in have and isinstance(mine.get(name), dict)
+        }
+        if not missing:
+            return
+        for name in sorted(missing):
+            have[name] = copy.deepcopy(mine[name])
+
+
+def _refs(node: Any) -> set[str]:
+    """Names of the schemas `node` refers to."""
+    if isinstance(node, list):
+        return set().union(*(_refs(item) for item in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = set().union(*(_refs(value) for value in node.values())) if node else set()
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+        found.add(ref[len(REF_PREFIX) :])
+    return found
 
 
 def _operation_counterparts(
@@ -116,12 +144,20 @@ def _merge(
     if isinstance(node, list):
         for index, item in enumerate(node):
             same = ours[index] if isinstance(ours, list) and index < len(ours) else None
-            _merge(item, _same_item(item, ours) or same, f"{where}/{index}", False, new_text, {})
+            mine_item = _same_item(item, ours) or same
+            if _still_ahead(mine_item, item):
+                node[index] = copy.deepcopy(mine_item)
+                continue
+            _merge(item, mine_item, f"{where}/{index}", False, new_text, {})
+        if isinstance(ours, list):
+            _restore_ahead_items(node, ours)
         return
     if not isinstance(node, dict):
         return
     exists = isinstance(ours, dict)
     mine: dict[str, Any] = ours if isinstance(ours, dict) else {}
+    if exists and not in_name_map and isinstance(node.get("properties"), dict):
+        _keep_ahead_required(node, mine)
     for key, value in list(node.items()):
         at = where + pointer(key)
         if not in_name_map and key in TEXT:
@@ -144,6 +180,9 @@ def _merge(
         if where.startswith("/paths/") and where.count("/") == 2 and key in HTTP_METHODS:
             path = where[len("/paths/") :].replace("~1", "/").replace("~0", "~")
             counterpart_of = counterpart.get((path, key), counterpart_of)
+        if _still_ahead(counterpart_of, value):
+            node[key] = _ours_ahead(counterpart_of, value)
+            continue
         _merge(
             value,
             counterpart_of,
@@ -154,8 +193,6 @@ def _merge(
         )
     if in_name_map or where in ("", "/paths") or where.startswith("/paths/"):
         _restore_ahead(node, mine)
-    if exists and not in_name_map and isinstance(node.get("properties"), dict):
-        _keep_ahead_required(node, mine)
     if exists and not in_name_map:
         for key in mine:
             if key in TEXT and key not in node:
@@ -181,17 +218,89 @@ def _restore_ahead(node: dict[str, Any], mine: dict[str, Any]) -> None:
 
 
 def _keep_ahead_required(node: dict[str, Any], mine: dict[str, Any]) -> None:
-    """Properties we describe ahead of this release stay required where ours requires them."""
+    """Properties we describe ahead of this release stay required, or not, as in ours: a
+    property whose required-ness the release does not share yet stays ours, mark and all (one
+    the release lacks is put back in place by `_restore_ahead`)."""
+    properties = node["properties"]
     ahead = {
-        k for k, v in (mine.get("properties") or {}).items() if isinstance(v, dict) and AHEAD in v
+        k: v
+        for k, v in (mine.get("properties") or {}).items()
+        if isinstance(v, dict) and AHEAD in v
     }
-    ours = [k for k in mine.get("required", []) if k in ahead and k in node["properties"]]
-    theirs = node.get("required", [])
-    if not [k for k in ours if k not in theirs]:
+    ours, theirs = list(mine.get("required", [])), list(node.get("required", []))
+    wanted = set(theirs)
+    for key, prop in ahead.items():
+        if key in properties and (key in ours) != (key in theirs):
+            properties[key] = copy.deepcopy(prop)
+        if key in ours:
+            wanted.add(key)
+        else:
+            wanted.discard(key)
+    if wanted == set(theirs):
         return
-    keep = set(theirs) | set(ours)
-    order = [k for k in mine["required"] if k in keep]
-    node["required"] = order + [k for k in theirs if k not in order]
+    order = [k for k in ours if k in wanted]
+    required = order + [k for k in theirs if k in wanted and k not in order]
+    if required or "required" in mine:
+        node["required"] = required
+    else:
+        node.pop("required", None)
+
+
+def _ours_ahead(mine: Any, theirs: Any) -> Any:
+    """Our element, newer than the release's, in the service the release puts it in."""
+    kept = copy.deepcopy(mine)
+    if isinstance(theirs, dict) and "tags" in theirs:
+        kept["tags"] = copy.deepcopy(theirs["tags"])
+    return kept
+
+
+def _still_ahead(mine: Any, theirs: Any) -> bool:
+    """Ours is marked ahead and the release's element lacks part of its structure: the release
+    does not have our change yet. (Once it does, its structure wins and the mark goes.)"""
+    if not (isinstance(mine, dict) and AHEAD in mine):
+        return False
+    return not _covers(_shape(theirs), _shape({k: v for k, v in mine.items() if k != AHEAD}))
+
+
+def _covers(theirs: Any, mine: Any) -> bool:
+    """`theirs` has everything `mine` has (and maybe more): more keys, more enum values."""
+    if isinstance(mine, dict):
+        return isinstance(theirs, dict) and all(
+            k in theirs and _covers(theirs[k], v) for k, v in mine.items()
+        )
+    if isinstance(mine, list) and all(isinstance(v, str | int | float | bool) for v in mine):
+        return isinstance(theirs, list) and set(mine) <= set(theirs)
+    if isinstance(mine, list):
+        return (
+            isinstance(theirs, list)
+            and len(theirs) == len(mine)
+            and all(_covers(a, b) for a, b in zip(theirs, mine, strict=True))
+        )
+    return bool(theirs == mine)
+
+
+def _shape(node: Any, in_name_map: bool = False) -> Any:
+    """`node` without text, examples or marks: what the structure of an element is."""
+    if isinstance(node, list):
+        return [_shape(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: _shape(value, not in_name_map and key in NAME_MAPS)
+        for key, value in node.items()
+        if in_name_map or (key not in TEXT and key != AHEAD and key != "x-enum-descriptions")
+    }
+
+
+def _restore_ahead_items(node: list[Any], ours: list[Any]) -> None:
+    """Our list entries marked ahead (a tag, a parameter) that the release lacks, in place."""
+    for index, item in enumerate(ours):
+        if not (isinstance(item, dict) and AHEAD in item) or _same_item(item, node) is not None:
+            continue
+        if "name" not in item and item in node:
+            continue
+        before = next((i for i in range(len(node)) if index > 0 and node[i] == ours[index - 1]), -1)
+        node.insert(before + 1 if before >= 0 else min(index, len(node)), copy.deepcopy(item))
 
 
 def _ahead(node: dict[str, Any]) -> bool:
@@ -203,7 +312,7 @@ def _ahead(node: dict[str, Any]) -> bool:
 
 
 def _same_item(item: Any, ours: Any) -> Any:
-    """Our entry of a list that is the same parameter (by `in` and `name`), if any."""
+    """Our entry of a list that is the same parameter or tag (by `in` and `name`), if any."""
     if not (isinstance(item, dict) and isinstance(ours, list) and "name" in item):
         return None
     for mine in ours:

@@ -170,7 +170,7 @@ def test_a_typed_event_no_route_names_goes_to_unknown() -> None:
     reaction = next(raw for raw, _ in SAMPLES if raw["type"] == "reaction")
     routed = parse_payload({**reaction, "event": "delete"})
     assert observer_name(routed) == "reaction"  # `reaction *` in the overlay
-    assert observer_name(attrs.evolve(routed, type_="poll", event="closed")) == "unknown"
+    assert observer_name(attrs.evolve(routed, type="poll", event="closed")) == "unknown"
 
 
 def test_a_bug_a_new_spec_trips_is_a_message_not_a_traceback(

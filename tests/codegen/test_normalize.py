@@ -241,6 +241,7 @@ def _union_of(*variants: dict[str, Any]) -> dict[str, Any]:
         "schemas": {
             **names,
             "U": {"anyOf": [{"$ref": f"#/components/schemas/{n}"} for n in names]},
+            "Holder": {"type": "object", "properties": {"u": {"$ref": "#/components/schemas/U"}}},
         }
     }
     return doc
