@@ -203,3 +203,27 @@ def test_update_spec_refuses_a_malformed_file_with_a_message(
     assert update_spec.main(args) == 1
     assert capsys.readouterr().err.startswith(f"update-spec: cannot merge {published}: ")
     assert spec.read_bytes() == (ROOT / "openapi.yaml").read_bytes()
+
+
+def test_an_enum_ahead_gives_way_once_a_release_has_its_values(ours: dict[str, Any]) -> None:
+    theirs = copy.deepcopy(ours)
+    file_type = theirs["components"]["schemas"]["FileType"]
+    file_type.pop("x-sdk-ahead", None)
+    file_type["enum"] = [v for v in file_type["enum"] if v != "video"]
+    assert (
+        update_spec.merge(ours, theirs)[0]["components"]["schemas"]["FileType"]
+        == (ours["components"]["schemas"]["FileType"])
+    )  # the release lacks `video`: ours stays, mark and all
+    file_type["enum"] = [*ours["components"]["schemas"]["FileType"]["enum"], "archive"]
+    merged = update_spec.merge(ours, theirs)[0]["components"]["schemas"]["FileType"]
+    assert merged["enum"][-2:] == ["video", "archive"]
+    assert "x-sdk-ahead" not in merged
+
+
+def test_schemas_an_element_ahead_needs_come_along(ours: dict[str, Any]) -> None:
+    theirs = copy.deepcopy(ours)
+    del theirs["paths"]["/bot/webhook"]
+    del theirs["components"]["schemas"]["BotWebhookSelfUpdateRequest"]
+    merged, _ = update_spec.merge(ours, theirs)
+    assert merged["paths"]["/bot/webhook"] == ours["paths"]["/bot/webhook"]
+    assert "BotWebhookSelfUpdateRequest" in merged["components"]["schemas"]
