@@ -32,6 +32,7 @@ from ._exceptions import (
     ResponseDecodeError,
     ServerError,
     StorageError,
+    SubmitExpiredError,
     UploadError,
     ValidationError,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "ServerError",
     "Sink",
     "StorageError",
+    "SubmitExpiredError",
     "Timeout",
     "Transport",
     "Unset",

@@ -90,6 +90,9 @@ class FakePachca:
         token: The only token accepted; by default any `Bearer` token is (none at all gets 401).
         bot_id: The user the token belongs to: the author of what is created through the API.
         clock: The current time, for `created_at` and `webhook_timestamp` (default: now, UTC).
+        answer_expiry: Seconds after a form submission (`view_submit_event`) that
+            `views.submit_view_response` is still taken; later ones get `submit_expired`. The
+            fake's setting: Pachca does not document its own.
         history_newest_first: The order `GET /webhooks/events` lists the event history in.
 
     State is plain dicts in Pachca's shapes, open to read and change: `chats` and `messages`
@@ -117,9 +120,13 @@ class FakePachca:
         bot_id: int = 1000,
         port: int = 0,
         clock: Callable[[], datetime.datetime] = _utc_now,
+        answer_expiry: float = 5.0,
         history_newest_first: bool = True,
     ) -> None:
         self.bot_id = bot_id
+        # The fake's own choice, not a value Pachca documents: Pachca refuses a late answer
+        # (`submit_expired`) without saying after how long, and tests need a late answer.
+        self.answer_expiry = answer_expiry
         self.history_newest_first = history_newest_first
         self.chats: dict[int, JSON] = {}
         self.messages: dict[int, JSON] = {}
@@ -284,7 +291,7 @@ class FakePachca:
         """A user sends a form: the `view`/`submit` payload, stamped now.
 
         The submission waits for its answer in `submissions[submit_id]["answer"]`: the HTTP
-        answer to `deliver`ing it, or `views.submit_view_response` within 5 seconds.
+        answer to `deliver`ing it, or `views.submit_view_response` within `answer_expiry` seconds.
         """
         submit_id = str(uuid.uuid4())
         view_id = view_id or f"fake-view-{uuid.uuid4().hex[:12]}"

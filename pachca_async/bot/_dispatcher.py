@@ -33,7 +33,7 @@ import attrs
 
 from .._exceptions import InvalidRequestError
 from .._generated.routes import OBSERVERS, ROUTES, WebhookObservers
-from ..forms import ANSWER_LIFETIME, TRIGGER_LIFETIME, FormAnswer, FormErrors, Trigger, answer_form
+from ..forms import TRIGGER_LIFETIME, FormAnswer, FormErrors, Trigger, answer_form
 from ..webhooks import (
     ButtonWebhookPayload,
     MessageWebhookPayload,
@@ -107,15 +107,16 @@ def _received(update: Update) -> float:
     return update.received_at
 
 
-def api_answer(
-    pachca: PachcaClient, payload: ViewSubmitWebhookPayload, expires_at: float
-) -> FormAnswer:
-    """A `FormAnswer` given through `views.submit_view_response` (a submission read by polling)."""
+def api_answer(pachca: PachcaClient, payload: ViewSubmitWebhookPayload) -> FormAnswer:
+    """A `FormAnswer` given through `views.submit_view_response` (a submission read by polling).
+
+    No deadline is kept here: Pachca does not say one, and refuses a late answer itself.
+    """
 
     async def deliver(errors: FormErrors | None) -> None:
         await answer_form(pachca, payload, errors)
 
-    return FormAnswer(payload.view_id, payload.submit_id, expires_at, deliver)
+    return FormAnswer(payload.view_id, payload.submit_id, deliver)
 
 
 def _chain(middlewares: list[EventMiddleware], handler: EventHandler) -> EventHandler:
@@ -319,7 +320,7 @@ class Dispatcher(Router):
         if isinstance(payload, ButtonWebhookPayload):
             context["trigger"] = Trigger(payload.trigger_id, _received(update) + TRIGGER_LIFETIME)
         if isinstance(payload, ViewSubmitWebhookPayload) and "answer" not in context:
-            context["answer"] = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
+            context["answer"] = api_answer(pachca, payload)
 
         async def route(event: Any, data: dict[str, Any]) -> Any:
             return await self.propagate(kind, event, data)
@@ -340,7 +341,7 @@ class Dispatcher(Router):
         """
         payload = update.payload
         if answer is None and isinstance(payload, ViewSubmitWebhookPayload):
-            answer = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
+            answer = api_answer(pachca, payload)
         extra = {} if answer is None else {"answer": answer}
         try:
             result = await self.feed_update(pachca, update, **extra)

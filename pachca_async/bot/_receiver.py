@@ -333,7 +333,9 @@ class WebhookReceiver:
             verdict.set_result(errors)
 
         expires_at = loop.time() + self.submit_timeout
-        answer = FormAnswer(submission.view_id, submission.submit_id, expires_at, deliver)
+        answer = FormAnswer(
+            submission.view_id, submission.submit_id, deliver, expires_at=expires_at
+        )
         task = self._spawn(update, answer)
         await asyncio.wait({verdict, task}, timeout=self.submit_timeout, return_when=FIRST)
         if verdict.done():

@@ -123,6 +123,8 @@ async def test_stream_of_unknown_size_is_measured_first(
         ("notes.txt", None, "text/plain", "file"),
         ("blob", None, "application/octet-stream", "file"),
         ("render", "image/webp", "image/webp", "image"),
+        ("clip.mp4", None, "video/mp4", "video"),
+        ("screen", "Video/WebM", "Video/WebM", "video"),
         ("data.png", "application/x-custom", "application/x-custom", "file"),
     ],
 )

@@ -56,6 +56,7 @@ HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
     [
         (Reply(400, api_error("message.content", "can't be blank", "blank")), ValidationError),
         (Reply(422, api_error("name", "is taken", "taken", value="x")), ValidationError),
+        (Reply(422, api_error("submit_id", "expired", "submit_expired")), SubmitExpiredError),
         (Reply(401, OAUTH_401), AuthenticationError),
         (Reply(402, api_error("plan", "upgrade", "payment_required")), PaymentRequiredError),
         (Reply(403, api_error("chat", "no", "forbidden")), PermissionDeniedError),
@@ -457,6 +458,7 @@ SAMPLES: list[PachcaError] = [
     PachcaError("root"),
     APIStatusError("418", status=418, **STATUS),
     ValidationError("422", status=422, errors=[ITEM], **STATUS),
+    SubmitExpiredError("422", status=422, errors=[ITEM], **STATUS),
     AuthenticationError("401", status=401, error="invalid_token", error_description="no", **STATUS),
     PaymentRequiredError("402", status=402, **STATUS),
     PermissionDeniedError("403", status=403, required_scope="messages:read", **STATUS),
@@ -473,7 +475,6 @@ SAMPLES: list[PachcaError] = [
     InvalidRequestError("bad argument"),
     OperationUnavailableError("Gone_call is not in the openapi.yaml"),
     TriggerExpiredError("late"),
-    SubmitExpiredError("too late to answer"),
     LeaseLost("another replica polls now"),
     StorageError("refused", status=403, code="AccessDenied", storage_message="denied"),
     UploadError("refused", status=400, code="EntityTooLarge", storage_message="big"),
