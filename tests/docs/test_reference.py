@@ -78,5 +78,5 @@ def test_every_service_method_is_in_the_reference(inventory: set[str]) -> None:
         for name in dir(cls)
         if name[0] != "_" and callable(getattr(cls, name))
     ]
-    assert "pachca_async._uploads.Files.upload" in methods  # hand-written ones count too
+    assert any(m.endswith("Service.upload") for m in methods)  # hand-written helpers count too
     assert [method for method in methods if method not in inventory] == []
