@@ -86,20 +86,33 @@ class FileContent:
     async def _checked(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """Chunks as `bytes`, failing (never truncating) if the source changed size meanwhile."""
         read = 0
-        async for chunk in chunks:
-            if not isinstance(chunk, bytes | bytearray | memoryview):
-                raise InvalidRequestError(
-                    f"{self.name}: the source gave {type(chunk).__name__}, expected bytes"
-                )
-            read += len(chunk)
-            if self.size is not None and read > self.size:
-                raise InvalidRequestError(f"{self.name} grew while it was being sent")
-            if chunk:
-                yield chunk if isinstance(chunk, bytes) else bytes(chunk)
+        async with closing(chunks):  # a failure here closes the source at once
+            async for chunk in chunks:
+                if not isinstance(chunk, bytes | bytearray | memoryview):
+                    raise InvalidRequestError(
+                        f"{self.name}: the source gave {type(chunk).__name__}, expected bytes"
+                    )
+                read += len(chunk)
+                if self.size is not None and read > self.size:
+                    raise InvalidRequestError(f"{self.name} grew while it was being sent")
+                if chunk:
+                    yield chunk if isinstance(chunk, bytes) else bytes(chunk)
         if self.size is not None and read < self.size:
             raise InvalidRequestError(
                 f"{self.name} shrank while it was being sent ({read} of {self.size} bytes)"
             )
+
+
+@contextlib.asynccontextmanager
+async def closing(chunks: AsyncIterator[bytes]) -> AsyncIterator[AsyncIterator[bytes]]:
+    """`chunks`, closed on the way out (if it can be): a generator left half-read keeps its
+    file open until the garbage collector finds it, and a failed transfer leaves one so."""
+    try:
+        yield chunks
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def describe(
@@ -276,10 +289,11 @@ class MultipartBody:
                 pending += self._head(name, value) + value.encode() + b"\r\n"
                 continue
             yield pending + self._head(name, value)
-            async for chunk in value.chunks():
-                yield chunk
-                sent += len(chunk)  # resumed: the writer took the chunk
-                await report(self.progress, sent, total)
+            async with closing(value.chunks()) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+                    sent += len(chunk)  # resumed: the writer took the chunk
+                    await report(self.progress, sent, total)
             pending = b"\r\n"
         yield pending + self._closing
 

@@ -11,6 +11,7 @@ answer's body to the sink chunk by chunk instead of holding it in memory (downlo
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
@@ -169,6 +170,9 @@ class AiohttpTransport:
         except (aiohttp.ClientError, OSError) as error:
             local = (feed.error if feed else None) or (sink.error if sink else None)
             failure = local or _connection_error(request, error)  # the caller's file, or the net
+        finally:
+            if feed is not None:
+                await feed.close()
         # Raised outside the `except`: aiohttp's exception, whose attributes may hold the
         # request's headers (the token), is neither chained nor kept as context.
         raise failure
@@ -181,19 +185,39 @@ class AiohttpTransport:
 
 
 class _Feed:
-    """Streams a `MultipartBody`, keeping apart an error of the file from one of the network."""
+    """Streams a `MultipartBody`, keeping apart an error of the file from one of the network.
+
+    `close()` closes the files the body opened, wherever the network left off reading it.
+    """
 
     def __init__(self, body: MultipartBody) -> None:
         self.body = body
         self.error: Exception | None = None
+        self._parts = body.open()
+        self._idle = asyncio.Event()  # no read of the body in progress
+        self._idle.set()
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        parts = self._parts
         try:
-            async for chunk in self.body.open():
+            while True:
+                self._idle.clear()
+                try:
+                    chunk = await anext(parts)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    self._idle.set()
                 yield chunk
         except Exception as error:
             self.error = error
             raise
+
+    async def close(self) -> None:
+        # aiohttp's writer may be inside a read (in a worker thread) as the request fails;
+        # that read ends first, or the body cannot be closed.
+        await self._idle.wait()
+        await self._parts.aclose()
 
 
 class _Drain:
