@@ -36,6 +36,7 @@ from multidict import CIMultiDict
 
 from ._exceptions import InvalidRequestError
 from ._generated.models import Message
+from ._loop import check_loop
 from ._middleware import Handler
 from ._operation import RateClass
 from ._pagination import Page
@@ -435,6 +436,7 @@ class RateLimiter:
             chats.popitem(last=False)  # the one seen longest ago
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
+        check_loop(self, "RateLimiter")
         if not request.operation.auth:  # the file storage: no token, so none of its limits
             return await call_next(request)
         key = self.key(request)

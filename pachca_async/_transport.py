@@ -22,8 +22,15 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._config import Timeout
-from ._exceptions import APIConnectionError, APITimeoutError, ConnectError, InvalidRequestError
+from ._config import MAX_ERROR_SIZE, MAX_RESPONSE_SIZE, Timeout
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ConnectError,
+    InvalidRequestError,
+    ResponseTooLargeError,
+)
 from ._files import CHUNK, MultipartBody
 
 if TYPE_CHECKING:
@@ -95,7 +102,11 @@ class AiohttpTransport:
 
     Pass `session` to use your own (it is left open on `close()`); otherwise extra keyword
     arguments (`connector`, `trust_env`, ...) go to the `ClientSession` this transport creates.
-    `proxy` and `ssl` apply to every request, as in aiohttp.
+    `proxy` and `ssl` apply to every request, as in aiohttp. Once closed, it sends nothing more.
+
+    An answer is read up to `max_response_size` bytes after decompression (an error answer up
+    to `MAX_ERROR_SIZE`, or less): past that, reading stops, the connection is dropped and
+    `ResponseTooLargeError` is raised. A body handed to a `Sink` (a download) has no limit.
 
     Requests of operations without auth (the file storage) go out on the same connections but
     through a second session with no cookie jar and no default headers, so no cookie or header
@@ -108,8 +119,15 @@ class AiohttpTransport:
         session: aiohttp.ClientSession | None = None,
         proxy: str | None = None,
         ssl: Any = True,
+        max_response_size: int = MAX_RESPONSE_SIZE,
         **session_options: Any,
     ) -> None:
+        if isinstance(max_response_size, bool) or not isinstance(max_response_size, int):
+            raise InvalidRequestError(f"max_response_size must be bytes, got {max_response_size!r}")
+        if max_response_size < 1:
+            raise InvalidRequestError(f"max_response_size must be positive, got {max_response_size}")
+        self._limits = (max_response_size, min(max_response_size, MAX_ERROR_SIZE))
+        self._closed = False
         self._session = session
         self._owns_session = session is None
         self._session_options = session_options
@@ -120,7 +138,9 @@ class AiohttpTransport:
     @property
     def session(self) -> aiohttp.ClientSession:
         """The session, created on first use (inside the running event loop)."""
-        if self._session is None or (self._owns_session and self._session.closed):
+        if self._session is None:
+            if self._closed:
+                raise _closed()
             self._session = aiohttp.ClientSession(**self._session_options)
         return self._session
 
@@ -139,7 +159,9 @@ class AiohttpTransport:
         return anonymous
 
     async def send(self, request: Request) -> Response:
-        if self.session.closed:  # ours is made anew when closed: only a caller's session
+        if self._closed:
+            raise _closed()
+        if self.session.closed:  # ours is only closed with the transport: a caller's session
             raise InvalidRequestError("the aiohttp session given to PachcaClient is closed")
         headers, data = request.headers, request.body  # aiohttp copies headers: none here
         feed = _Feed(data) if isinstance(data, MultipartBody) else None
@@ -165,7 +187,7 @@ class AiohttpTransport:
                     await sink.fill(response)
                     body = b""
                 else:
-                    body = await response.read()
+                    body = await self._read(request, response)
                 return Response(response.status, response.headers, body, response.reason or "")
         except (aiohttp.ClientError, OSError) as error:
             local = (feed.error if feed else None) or (sink.error if sink else None)
@@ -177,9 +199,36 @@ class AiohttpTransport:
         # request's headers (the token), is neither chained nor kept as context.
         raise failure
 
+    async def _read(self, request: Request, response: aiohttp.ClientResponse) -> bytes:
+        """The answer's body, if it is no longer than its limit."""
+        limit = self._limits[0] if 200 <= response.status < 300 else self._limits[1]
+        size = response.content_length
+        if size is not None and size <= limit and "Content-Encoding" not in response.headers:
+            return await response.read()  # exactly `size` bytes: the usual answer, at full speed
+        if size is None or size <= limit:  # decompressed, or chunked: count as it comes
+            body = bytearray()
+            async for chunk in response.content.iter_any():
+                body += chunk
+                if len(body) > limit:
+                    break
+            else:
+                return bytes(body)
+        response.close()  # the rest is never read: the connection cannot be reused
+        raise ResponseTooLargeError(
+            f"{request.operation.name} ({request.method} {request.path}) answered "
+            f"{response.status} with a body over {limit} bytes; reading stopped there "
+            "(see max_response_size)",
+            status=response.status,
+            limit=limit,
+            operation=request.operation.name,
+        )
+
     async def close(self) -> None:
-        if self._anonymous_session is not None:
-            await self._anonymous_session.close()
+        """Close what this transport made; every later `send` raises `ClientClosedError`."""
+        self._closed = True
+        anonymous, self._anonymous_session = self._anonymous_session, None
+        if anonymous is not None:
+            await anonymous.close()
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
@@ -255,6 +304,10 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=timeout.total, connect=timeout.connect, sock_read=read, ceil_threshold=math.inf
     )
+
+
+def _closed() -> ClientClosedError:
+    return ClientClosedError("the client is closed: nothing more is sent")
 
 
 def _connection_error(request: Request, error: Exception) -> Exception:
