@@ -20,7 +20,14 @@ import mimetypes
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+)
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
@@ -277,7 +284,7 @@ class MultipartBody:
                 total += len(self._head(name, value)) + value.size + 2
         return total
 
-    async def open(self) -> AsyncIterator[bytes]:
+    async def open(self) -> AsyncGenerator[bytes, None]:
         """The body from its first byte (fails for a one-shot file already sent)."""
         sizes = [file.size for file in self.files]
         total = None if None in sizes else sum(s for s in sizes if s is not None)

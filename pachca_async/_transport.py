@@ -125,7 +125,9 @@ class AiohttpTransport:
         if isinstance(max_response_size, bool) or not isinstance(max_response_size, int):
             raise InvalidRequestError(f"max_response_size must be bytes, got {max_response_size!r}")
         if max_response_size < 1:
-            raise InvalidRequestError(f"max_response_size must be positive, got {max_response_size}")
+            raise InvalidRequestError(
+                f"max_response_size must be positive, got {max_response_size}"
+            )
         self._limits = (max_response_size, min(max_response_size, MAX_ERROR_SIZE))
         self._closed = False
         self._session = session

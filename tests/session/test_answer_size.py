@@ -109,7 +109,9 @@ async def test_an_endless_chunked_body_stops_at_the_limit() -> None:
 
 
 async def test_a_huge_content_length_fails_before_reading() -> None:
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2147483648\r\n\r\n"
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2147483648\r\n\r\n"
+    )
     async with raw_server(head) as url, client(url) as pachca:
         with pytest.raises(ResponseTooLargeError) as caught:
             await asyncio.wait_for(pachca.messages.get_message(5), 5)  # nothing more ever comes

@@ -54,7 +54,8 @@ async def test_close_ends_calls_queued_in_flight_and_retrying() -> None:
 
         await asyncio.sleep(60)  # long past every wait: nothing more goes out
         assert server.count() == 2
-        assert session.closed and transport._session is session  # and none was made anew
+        assert session.closed
+        assert transport._session is session  # none was made anew
 
 
 async def test_a_call_after_close_raises_and_sends_nothing(server: ScriptedServer) -> None:
@@ -68,12 +69,13 @@ async def test_a_call_after_close_raises_and_sends_nothing(server: ScriptedServe
     session = transport.session
     after_close = pachca.with_options(max_retries=1)
     for client in (pachca, before_close, after_close):
-        with pytest.raises(ClientClosedError, match="messages.get_message: the client is closed"):
+        with pytest.raises(ClientClosedError, match=r"messages\.get_message: the client is closed"):
             await client.messages.get_message(5)
         with pytest.raises(ClientClosedError):
             await client.files.upload(b"abc", name="a.txt")
     assert server.count() == 1
-    assert session.closed and transport._session is session
+    assert session.closed
+    assert transport._session is session
 
 
 async def test_the_transport_alone_makes_no_session_after_close(server: ScriptedServer) -> None:

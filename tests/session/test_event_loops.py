@@ -44,22 +44,22 @@ def in_thread(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     return outcome[0]
 
 
+def reuse_in_a_later_run(base_url: str) -> None:
+    pachca = PachcaClient(TOKEN, base_url=base_url)
+
+    async def get() -> int:
+        return (await pachca.messages.get_message(5)).id
+
+    assert asyncio.run(get()) == 5
+    with pytest.raises(EventLoopError, match="this PachcaClient belongs to the event loop"):
+        asyncio.run(get())
+
+
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # the first run never closes the client
-def test_a_client_reused_by_a_later_asyncio_run() -> None:
-    scripted = ScriptedServer()
-    scripted.reply("GET", "/messages/5", OK)
-    with serve_in_thread(scripted) as server:
-        pachca = PachcaClient(TOKEN, base_url=server.base_url)
-
-        async def get() -> int:
-            return (await pachca.messages.get_message(5)).id
-
-        assert asyncio.run(get()) == 5
-        with pytest.raises(EventLoopError, match="this PachcaClient belongs to the event loop"):
-            asyncio.run(get())
-        assert server.count() == 1
-    del pachca, get
-    gc.collect()  # its session, stranded in the first loop, is reclaimed here, not in a later test
+def test_a_client_reused_by_a_later_asyncio_run(server: ScriptedServer) -> None:
+    reuse_in_a_later_run(server.base_url)
+    assert server.count() == 1
+    gc.collect()  # the session stranded in the first loop is reclaimed here, not in a later test
 
 
 def test_a_client_used_from_two_threads_at_once(server: ScriptedServer) -> None:
@@ -76,16 +76,17 @@ def test_a_client_used_from_two_threads_at_once(server: ScriptedServer) -> None:
     async def second() -> int:
         return (await pachca.messages.get_message(5)).id
 
-    first_started = threading.Thread(target=lambda: outcome.append(asyncio.run(first())))
     outcome: list[Any] = []
-    first_started.start()
+    first_thread = threading.Thread(target=lambda: outcome.append(asyncio.run(first())))
+    first_thread.start()
     while not server.count():  # the first thread's call has reached the server
         threading.Event().wait(0.01)
     error = in_thread(second)
     other_done.set()
-    first_started.join(timeout=10)
+    first_thread.join(timeout=10)
     assert outcome == [5]
-    assert isinstance(error, EventLoopError) and isinstance(error, PachcaError)
+    assert isinstance(error, EventLoopError)
+    assert isinstance(error, PachcaError)
     assert "make one PachcaClient per event loop" in str(error)
 
 
