@@ -47,6 +47,7 @@ from ._ratelimit import (
     RateLimiter,
     RateLimits,
 )
+from ._raw import RawResponse
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import AiohttpTransport, Request, Response, Transport
 from ._types import UNSET, InputFile, Unset
@@ -85,6 +86,7 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RateLimits",
+    "RawResponse",
     "Request",
     "Response",
     "ResponseDecodeError",

@@ -22,6 +22,7 @@ from ._middleware import Handler, Middleware, chain, log_requests, retry_request
 from ._operation import Operation
 from ._pagination import Page, Paginator
 from ._ratelimit import RateLimiter, RateLimits
+from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, Request, Response, Transport
 from ._types import UNSET, Unset
@@ -192,6 +193,14 @@ class PachcaClient(Services):
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
         request = self._build(operation, arguments)
         return self._decode(request, await self._send(request))  # type: ignore[no-any-return]
+
+    async def _execute_raw(
+        self, operation: Operation[T], arguments: dict[str, Any]
+    ) -> RawResponse[T]:
+        request = self._build(operation, arguments)
+        response = await self._handler(request)
+        result = self._decode(request, response)
+        return RawResponse(response.status, response.headers, result, operation.name, response.body)
 
     def _build(self, operation: Operation[Any], arguments: dict[str, Any]) -> Request:
         return build_request(operation, arguments, self._target, self._timeout)

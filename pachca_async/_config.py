@@ -6,6 +6,8 @@ import attrs
 
 DEFAULT_BASE_URL = "https://api.pachca.com/api/shared/v1"
 TOKEN_ENV = "PACHCA_TOKEN"
+REQUEST_ID_HEADER = "X-Request-Id"
+"""The header in which Pachca names each request it answers."""
 _CONNECT = 10.0
 
 MAX_RESPONSE_SIZE = 32 * 1024 * 1024

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import datetime
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -20,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from ._client import PachcaClient
+from ._config import REQUEST_ID_HEADER
 from ._fake_http import (
     JSON,
     Call,
@@ -309,6 +311,7 @@ class FakePachca:
             response = Refusal(
                 404, "path", f"FakePachca does not serve {request.method} {request.path}"
             ).response()
+        response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))  # as Pachca does
         call = Call(
             request.method, request.path, request.query, request.headers, body,
             response.status, arrived,

@@ -6,7 +6,8 @@ A middleware takes the request and the next handler and returns the response:
 
 The client chains: your middlewares → retries → rate limits → logging → the transport.
 Retries sit outside the rate limiter, so every attempt is paced; logging sits inside it, so
-each attempt that reaches the network logs one line.
+each attempt that reaches the network logs one line. Your middlewares see one request per call:
+once `call_next` has returned (or raised), `request.attempt` is the number of the last attempt.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-
-import attrs
 
 from ._decode import status_error
 from ._exceptions import PachcaError
@@ -113,7 +112,8 @@ def retry_requests(policy: RetryPolicy) -> Middleware:
             await _announce(policy, request, attempt, delay, failure)
             await asyncio.sleep(delay)
             attempt += 1
-            request = attrs.evolve(request, attempt=attempt)
+            # In place, so the middlewares outside see how many attempts the call took.
+            request.attempt = attempt
 
     return retry
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol, TypeVar
 
 from ._operation import Operation
 from ._pagination import Page, Paginator
+from ._raw import RawRequester, RawResponse
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -16,6 +17,10 @@ class Requester(Protocol):
     """What executes operations: `PachcaClient`, or a test double."""
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T: ...
+
+    async def _execute_raw(
+        self, operation: Operation[T], arguments: dict[str, Any]
+    ) -> RawResponse[T]: ...
 
     def _paginate(
         self,
@@ -50,3 +55,7 @@ class Service:
         max_items: int | None = None,
     ) -> Paginator[T, M]:
         return self._requester._paginate(operation, arguments, max_items=max_items)
+
+    def _raw_requester(self) -> Requester:
+        """What this service's `with_raw_response` twin is bound to."""
+        return RawRequester.around(self._requester)

@@ -1,4 +1,5 @@
-"""Helpers for testing code that uses this SDK: a stand-in Pachca API, and a controllable clock.
+"""Helpers for testing code that uses this SDK: a stand-in Pachca API, an in-process transport,
+and a controllable clock.
 
 `FakePachca` serves the Pachca API from memory on 127.0.0.1, so a bot or a script can be
 tested offline, with no account and no token: it keeps chats, messages, reactions, files and
@@ -17,6 +18,11 @@ async def test_announce() -> None:
             {"message": {"entity_id": chat["id"], "content": "Release 1.2 is out"}}
         ]
 ```
+
+`LocalBot` serves a bot's dispatcher on 127.0.0.1 and has a `FakePachca` deliver signed
+webhooks to it (the pytest plugin's `pachca_bot` fixture makes one). `MockTransport(handler)`
+needs no server at all: the handler gets each request and returns the response (see
+`json_response` and `request_json`).
 
 Everything time-based in pachca-async (retry backoff, `Retry-After`, rate limits, timeouts)
 reads the event loop's clock and sleeps with `asyncio.sleep`. On a `VirtualClockLoop` those
@@ -45,11 +51,18 @@ from typing import Any, TypeVar
 
 from ._fake import FakePachca, signed_delivery, stamp
 from ._fake_http import Call
+from ._local_bot import LocalBot
+from ._mock import MockHandler, MockTransport, json_response, request_json
 
 __all__ = [
     "Call",
     "FakePachca",
+    "LocalBot",
+    "MockHandler",
+    "MockTransport",
     "VirtualClockLoop",
+    "json_response",
+    "request_json",
     "run_virtual",
     "signed_delivery",
     "stamp",

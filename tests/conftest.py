@@ -13,6 +13,8 @@ from aioresponses import aioresponses
 from aioresponses import core as aioresponses_core
 from yarl import URL
 
+pytest_plugins = ["pytester"]  # runs users' tests of the plugin (tests/test_pytest_plugin.py)
+
 _NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
 
 

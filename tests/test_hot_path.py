@@ -24,27 +24,23 @@ from pachca_async import (
 from pachca_async._convert import structure, structure_parsed
 from pachca_async._middleware import Handler
 from pachca_async.models import Message
-from pachca_async.testing import run_virtual
+from pachca_async.testing import MockTransport, run_virtual
 
 JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
 
 
-class Canned:
-    """A transport answering every request with one body, and remembering the requests."""
+def canned(body: bytes, sent: list[Request] | None = None) -> MockTransport:
+    """A transport answering every request with one body (recording the requests in `sent`)."""
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.sent: list[Request] = []
+    def answer(request: Request) -> Response:
+        if sent is not None:
+            sent.append(request)
+        return Response(200, JSON_HEADERS, body)
 
-    async def send(self, request: Request) -> Response:
-        self.sent.append(request)
-        return Response(200, JSON_HEADERS, self.body)
-
-    async def close(self) -> None:
-        pass
+    return MockTransport(answer)
 
 
-def client(transport: Canned, **options: Any) -> PachcaClient:
+def client(transport: MockTransport, **options: Any) -> PachcaClient:
     return PachcaClient(
         "secret-token", base_url="http://127.0.0.1:1", transport=transport, **options
     )
@@ -56,7 +52,7 @@ def client(transport: Canned, **options: Any) -> PachcaClient:
 async def test_no_log_line_when_debug_is_off(caplog: pytest.LogCaptureFixture) -> None:
     body = json.dumps({"data": rich_message(0)}).encode()
     with caplog.at_level(logging.INFO, logger="pachca_async"):
-        message = await client(Canned(body)).messages.get_message(194275)
+        message = await client(canned(body)).messages.get_message(194275)
     assert message.id == 194275
     assert [r for r in caplog.records if r.name == "pachca_async"] == []
 
@@ -76,11 +72,12 @@ async def test_middlewares_run_in_order_around_the_transport() -> None:
 
         return middleware
 
-    transport = Canned(json.dumps({"data": rich_message(0)}).encode())
+    sent: list[Request] = []
+    transport = canned(json.dumps({"data": rich_message(0)}).encode(), sent)
     pachca = client(transport, middlewares=[tracing("outer"), tracing("inner")])
     await pachca.messages.get_message(194275)
     assert seen == ["outer in", "inner in", "inner out", "outer out"]
-    assert [r.url for r in transport.sent] == ["http://127.0.0.1:1/messages/194275"]
+    assert [r.url for r in sent] == ["http://127.0.0.1:1/messages/194275"]
 
 
 # -- timeouts: a read limit shorter than total still applies; the default ends at total ----------
@@ -138,7 +135,7 @@ def test_the_default_timeout_ends_a_stalled_answer_at_total() -> None:
 
 
 async def test_a_page_keeps_every_item_in_order() -> None:
-    page = await client(Canned(page_body(50))).messages.list_chat_messages(chat_id=334)
+    page = await client(canned(page_body(50))).messages.list_chat_messages(chat_id=334)
     assert [m.id for m in page.items] == [194275 + i for i in range(50)]
     assert page.has_next is True
     assert page.items[7].files[1].width == 1280
@@ -154,4 +151,4 @@ def test_structure_parsed_gives_what_structure_gives() -> None:
 async def test_a_list_answer_that_is_not_a_list_is_a_decode_error() -> None:
     body = json.dumps({"data": {"id": 1}, "meta": {"paginate": {"next_page": "x"}}}).encode()
     with pytest.raises(ResponseDecodeError, match=r"does not match the spec.*expected a list"):
-        await client(Canned(body)).messages.list_chat_messages(chat_id=334)
+        await client(canned(body)).messages.list_chat_messages(chat_id=334)

@@ -16,6 +16,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -213,6 +214,11 @@ class BotsService(Service):
     """Calls tagged "Bots" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> BotsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return BotsServiceWithRawResponse(self)
 
     @overload
     async def create_bot(
@@ -540,3 +546,20 @@ class BotsService(Service):
                 "body": body,
             },
         )
+
+
+class BotsServiceWithRawResponse:
+    """`BotsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: BotsService) -> None:
+        raw = BotsService(service._raw_requester())
+        self.create_bot = raw_call(raw.create_bot)
+        self.delete_bot = raw_call(raw.delete_bot)
+        self.delete_webhook_event = raw_call(raw.delete_webhook_event)
+        self.get_bot = raw_call(raw.get_bot)
+        self.get_webhook_events = raw_page(raw.get_webhook_events)
+        self.list_bots = raw_page(raw.list_bots)
+        self.recreate_bot_token = raw_call(raw.recreate_bot_token)
+        self.self_recreate_bot_token = raw_call(raw.self_recreate_bot_token)
+        self.self_update_bot_webhook = raw_call(raw.self_update_bot_webhook)
+        self.update_bot = raw_call(raw.update_bot)

@@ -17,6 +17,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -173,6 +174,11 @@ class ChatsService(Service):
     """Calls tagged "Chats" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ChatsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ChatsServiceWithRawResponse(self)
 
     async def archive_chat(self, id: int) -> None:
         """Archive a chat.
@@ -404,3 +410,18 @@ class ChatsService(Service):
         return await self._call(
             UPDATE_CHAT, {"id": id, "name": name, "public": public, "body": body}
         )
+
+
+class ChatsServiceWithRawResponse:
+    """`ChatsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ChatsService) -> None:
+        raw = ChatsService(service._raw_requester())
+        self.archive_chat = raw_call(raw.archive_chat)
+        self.create_chat = raw_call(raw.create_chat)
+        self.download_export = raw_call(raw.download_export)
+        self.get_chat = raw_call(raw.get_chat)
+        self.list_chats = raw_page(raw.list_chats)
+        self.request_export = raw_call(raw.request_export)
+        self.unarchive_chat = raw_call(raw.unarchive_chat)
+        self.update_chat = raw_call(raw.update_chat)

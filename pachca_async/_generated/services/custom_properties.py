@@ -10,6 +10,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
+from pachca_async._raw import raw_call
 from pachca_async._service import Service
 
 from ..models import (
@@ -35,6 +36,11 @@ class CustomPropertiesService(Service):
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> CustomPropertiesServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return CustomPropertiesServiceWithRawResponse(self)
+
     async def list_properties(
         self, *, entity_type: SearchEntityType | str
     ) -> list[CustomPropertyDefinition]:
@@ -49,3 +55,11 @@ class CustomPropertiesService(Service):
             entity_type: Entity the fields belong to: `User` or `Task`.
         """
         return await self._call(LIST_PROPERTIES, {"entity_type": entity_type})
+
+
+class CustomPropertiesServiceWithRawResponse:
+    """`CustomPropertiesService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: CustomPropertiesService) -> None:
+        raw = CustomPropertiesService(service._raw_requester())
+        self.list_properties = raw_call(raw.list_properties)

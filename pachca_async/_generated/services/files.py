@@ -14,6 +14,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
+from pachca_async._raw import raw_call
 from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
@@ -65,6 +66,11 @@ class FilesService(Service):
     """Calls tagged "Files" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> FilesServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return FilesServiceWithRawResponse(self)
 
     async def get_upload_params(self) -> UploadParams:
         """Get upload parameters.
@@ -146,3 +152,12 @@ class FilesService(Service):
                 "body": body,
             },
         )
+
+
+class FilesServiceWithRawResponse:
+    """`FilesService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: FilesService) -> None:
+        raw = FilesService(service._raw_requester())
+        self.get_upload_params = raw_call(raw.get_upload_params)
+        self.upload_file = raw_call(raw.upload_file)

@@ -16,6 +16,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -122,6 +123,11 @@ class GroupTagsService(Service):
     """Calls tagged "Group tags" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> GroupTagsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return GroupTagsServiceWithRawResponse(self)
 
     @overload
     async def create_tag(self, *, name: str) -> GroupTag: ...
@@ -245,3 +251,16 @@ class GroupTagsService(Service):
             body: The whole request as a `GroupTagRequest`, instead of the keywords.
         """
         return await self._call(UPDATE_TAG, {"id": id, "name": name, "body": body})
+
+
+class GroupTagsServiceWithRawResponse:
+    """`GroupTagsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: GroupTagsService) -> None:
+        raw = GroupTagsService(service._raw_requester())
+        self.create_tag = raw_call(raw.create_tag)
+        self.delete_tag = raw_call(raw.delete_tag)
+        self.get_tag = raw_call(raw.get_tag)
+        self.get_tag_users = raw_page(raw.get_tag_users)
+        self.list_tags = raw_page(raw.list_tags)
+        self.update_tag = raw_call(raw.update_tag)

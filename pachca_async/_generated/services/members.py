@@ -16,6 +16,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -151,6 +152,11 @@ class MembersService(Service):
     """Calls tagged "Members" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> MembersServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return MembersServiceWithRawResponse(self)
 
     @overload
     async def add_members(
@@ -318,3 +324,17 @@ class MembersService(Service):
         return await self._call(
             UPDATE_MEMBER_ROLE, {"id": id, "user_id": user_id, "role": role, "body": body}
         )
+
+
+class MembersServiceWithRawResponse:
+    """`MembersService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: MembersService) -> None:
+        raw = MembersService(service._raw_requester())
+        self.add_members = raw_call(raw.add_members)
+        self.add_tags = raw_call(raw.add_tags)
+        self.leave_chat = raw_call(raw.leave_chat)
+        self.list_members = raw_page(raw.list_members)
+        self.remove_member = raw_call(raw.remove_member)
+        self.remove_tag = raw_call(raw.remove_tag)
+        self.update_member_role = raw_call(raw.update_member_role)

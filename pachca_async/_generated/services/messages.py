@@ -16,6 +16,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -173,6 +174,11 @@ class MessagesService(Service):
     """Calls tagged "Messages" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> MessagesServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return MessagesServiceWithRawResponse(self)
 
     @overload
     async def create_message(
@@ -404,3 +410,18 @@ class MessagesService(Service):
                 "body": body,
             },
         )
+
+
+class MessagesServiceWithRawResponse:
+    """`MessagesService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: MessagesService) -> None:
+        raw = MessagesService(service._raw_requester())
+        self.create_message = raw_call(raw.create_message)
+        self.delete_message = raw_call(raw.delete_message)
+        self.get_message = raw_call(raw.get_message)
+        self.list_chat_messages = raw_page(raw.list_chat_messages)
+        self.pin_message = raw_call(raw.pin_message)
+        self.unfurl = raw_call(raw.unfurl)
+        self.unpin_message = raw_call(raw.unpin_message)
+        self.update_message = raw_call(raw.update_message)

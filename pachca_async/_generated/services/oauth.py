@@ -9,6 +9,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
+from pachca_async._raw import raw_call
 from pachca_async._service import Service
 
 from ..models import (
@@ -31,6 +32,11 @@ class OAuthService(Service):
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> OAuthServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return OAuthServiceWithRawResponse(self)
+
     async def get_token_info(self) -> AccessTokenInfo:
         """Get token info.
 
@@ -39,3 +45,11 @@ class OAuthService(Service):
 
         """
         return await self._call(GET_TOKEN_INFO, {})
+
+
+class OAuthServiceWithRawResponse:
+    """`OAuthService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: OAuthService) -> None:
+        raw = OAuthService(service._raw_requester())
+        self.get_token_info = raw_call(raw.get_token_info)

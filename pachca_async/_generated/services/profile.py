@@ -15,6 +15,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
+from pachca_async._raw import raw_call
 from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
@@ -113,6 +114,11 @@ class ProfileService(Service):
     """Calls tagged "Profile" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ProfileServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ProfileServiceWithRawResponse(self)
 
     async def delete_profile_avatar(self) -> None:
         """Delete own avatar.
@@ -222,3 +228,16 @@ class ProfileService(Service):
                 "body": body,
             },
         )
+
+
+class ProfileServiceWithRawResponse:
+    """`ProfileService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ProfileService) -> None:
+        raw = ProfileService(service._raw_requester())
+        self.delete_profile_avatar = raw_call(raw.delete_profile_avatar)
+        self.delete_status = raw_call(raw.delete_status)
+        self.get_profile = raw_call(raw.get_profile)
+        self.get_status = raw_call(raw.get_status)
+        self.update_profile_avatar = raw_call(raw.update_profile_avatar)
+        self.update_status = raw_call(raw.update_status)

@@ -16,6 +16,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -83,6 +84,11 @@ class ReactionsService(Service):
     """Calls tagged "Reactions" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ReactionsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ReactionsServiceWithRawResponse(self)
 
     @overload
     async def add_reaction(self, id: int, *, code: str, name: str | Unset = UNSET) -> Reaction: ...
@@ -156,3 +162,13 @@ class ReactionsService(Service):
             name: Name of the emoji (for custom emoji).
         """
         return await self._call(REMOVE_REACTION, {"id": id, "code": code, "name": name})
+
+
+class ReactionsServiceWithRawResponse:
+    """`ReactionsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ReactionsService) -> None:
+        raw = ReactionsService(service._raw_requester())
+        self.add_reaction = raw_call(raw.add_reaction)
+        self.list_reactions = raw_page(raw.list_reactions)
+        self.remove_reaction = raw_call(raw.remove_reaction)

@@ -11,6 +11,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -41,6 +42,11 @@ class ReadMembersService(Service):
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> ReadMembersServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ReadMembersServiceWithRawResponse(self)
+
     def list_read_members(
         self,
         id: int,
@@ -68,3 +74,11 @@ class ReadMembersService(Service):
         return self._paginate(
             LIST_READ_MEMBERS, {"id": id, "limit": limit, "cursor": cursor}, max_items=max_items
         )
+
+
+class ReadMembersServiceWithRawResponse:
+    """`ReadMembersService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ReadMembersService) -> None:
+        raw = ReadMembersService(service._raw_requester())
+        self.list_read_members = raw_page(raw.list_read_members)

@@ -13,6 +13,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -102,6 +103,11 @@ class SearchService(Service):
     """Calls tagged "Search" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> SearchServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return SearchServiceWithRawResponse(self)
 
     def search_chats(
         self,
@@ -258,3 +264,13 @@ class SearchService(Service):
             },
             max_items=max_items,
         )
+
+
+class SearchServiceWithRawResponse:
+    """`SearchService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: SearchService) -> None:
+        raw = SearchService(service._raw_requester())
+        self.search_chats = raw_page(raw.search_chats)
+        self.search_messages = raw_page(raw.search_messages)
+        self.search_users = raw_page(raw.search_users)

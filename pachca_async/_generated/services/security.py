@@ -13,6 +13,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -51,6 +52,11 @@ class SecurityService(Service):
     """Calls tagged "Security" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> SecurityServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return SecurityServiceWithRawResponse(self)
 
     def get_audit_events(
         self,
@@ -103,3 +109,11 @@ class SecurityService(Service):
             },
             max_items=max_items,
         )
+
+
+class SecurityServiceWithRawResponse:
+    """`SecurityService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: SecurityService) -> None:
+        raw = SecurityService(service._raw_requester())
+        self.get_audit_events = raw_page(raw.get_audit_events)

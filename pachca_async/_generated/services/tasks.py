@@ -17,6 +17,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -128,6 +129,11 @@ class TasksService(Service):
     """Calls tagged "Tasks" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> TasksServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return TasksServiceWithRawResponse(self)
 
     @overload
     async def create_task(
@@ -294,3 +300,15 @@ class TasksService(Service):
                 "body": body,
             },
         )
+
+
+class TasksServiceWithRawResponse:
+    """`TasksService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: TasksService) -> None:
+        raw = TasksService(service._raw_requester())
+        self.create_task = raw_call(raw.create_task)
+        self.delete_task = raw_call(raw.delete_task)
+        self.get_task = raw_call(raw.get_task)
+        self.list_tasks = raw_page(raw.list_tasks)
+        self.update_task = raw_call(raw.update_task)

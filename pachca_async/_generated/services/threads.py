@@ -13,6 +13,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -79,6 +80,11 @@ class ThreadsService(Service):
     """Calls tagged "Threads" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ThreadsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ThreadsServiceWithRawResponse(self)
 
     async def create_standalone_thread(self) -> Thread:
         """Create a standalone thread.
@@ -155,3 +161,14 @@ class ThreadsService(Service):
             },
             max_items=max_items,
         )
+
+
+class ThreadsServiceWithRawResponse:
+    """`ThreadsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ThreadsService) -> None:
+        raw = ThreadsService(service._raw_requester())
+        self.create_standalone_thread = raw_call(raw.create_standalone_thread)
+        self.create_thread = raw_call(raw.create_thread)
+        self.get_thread = raw_call(raw.get_thread)
+        self.list_threads = raw_page(raw.list_threads)

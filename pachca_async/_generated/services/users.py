@@ -17,6 +17,7 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._pagination import Page, Paginator
+from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
@@ -216,6 +217,11 @@ class UsersService(Service):
     """Calls tagged "Users" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> UsersServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return UsersServiceWithRawResponse(self)
 
     @overload
     async def create_user(
@@ -541,3 +547,20 @@ class UsersService(Service):
                 "body": body,
             },
         )
+
+
+class UsersServiceWithRawResponse:
+    """`UsersService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: UsersService) -> None:
+        raw = UsersService(service._raw_requester())
+        self.create_user = raw_call(raw.create_user)
+        self.delete_user = raw_call(raw.delete_user)
+        self.delete_user_avatar = raw_call(raw.delete_user_avatar)
+        self.delete_user_status = raw_call(raw.delete_user_status)
+        self.get_user = raw_call(raw.get_user)
+        self.get_user_status = raw_call(raw.get_user_status)
+        self.list_users = raw_page(raw.list_users)
+        self.update_user = raw_call(raw.update_user)
+        self.update_user_avatar = raw_call(raw.update_user_avatar)
+        self.update_user_status = raw_call(raw.update_user_status)

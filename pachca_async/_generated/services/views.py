@@ -14,6 +14,7 @@ from pachca_async._operation import (
     Result,
     ResultKind,
 )
+from pachca_async._raw import raw_call
 from pachca_async._service import Service
 from pachca_async._types import UNSET, Unset
 
@@ -49,6 +50,11 @@ class ViewsService(Service):
     """Calls tagged "Views" in the Pachca API."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ViewsServiceWithRawResponse:
+        """The same calls, answering `RawResponse`s: status, headers, request id and result."""
+        return ViewsServiceWithRawResponse(self)
 
     @overload
     async def open_view(
@@ -102,3 +108,11 @@ class ViewsService(Service):
                 "body": body,
             },
         )
+
+
+class ViewsServiceWithRawResponse:
+    """`ViewsService`'s calls answering `RawResponse`s; a list call answers one page."""
+
+    def __init__(self, service: ViewsService) -> None:
+        raw = ViewsService(service._raw_requester())
+        self.open_view = raw_call(raw.open_view)
