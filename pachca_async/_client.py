@@ -198,7 +198,7 @@ class PachcaClient(Services):
         self, operation: Operation[T], arguments: dict[str, Any]
     ) -> RawResponse[T]:
         request = self._build(operation, arguments)
-        response = await self._handler(request)
+        response = await self._send(request)
         result = self._decode(request, response)
         return RawResponse(response.status, response.headers, result, operation.name, response.body)
 

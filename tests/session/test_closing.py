@@ -72,6 +72,8 @@ async def test_a_call_after_close_raises_and_sends_nothing(server: ScriptedServe
         with pytest.raises(ClientClosedError, match=r"messages\.get_message: the client is closed"):
             await client.messages.get_message(5)
         with pytest.raises(ClientClosedError):
+            await client.messages.with_raw_response.get_message(5)
+        with pytest.raises(ClientClosedError):
             await client.files.upload(b"abc", name="a.txt")
     assert server.count() == 1
     assert session.closed
