@@ -52,7 +52,9 @@ class Calls:
                 running[task] -= 1
             else:
                 del running[task]
+            if task in self._ended:  # something on the way swallowed close()'s cancellation
                 self._ended.discard(task)
+                task.uncancel()
 
     def close(self) -> None:
         """Refuse new calls, and end those in progress (but the caller's own)."""
