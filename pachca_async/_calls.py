@@ -9,7 +9,7 @@ cancellation that did not come from `close()` passes through as it is.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._exceptions import ClientClosedError
 from ._loop import check_loop
@@ -24,19 +24,22 @@ class Calls:
 
     def __init__(self) -> None:
         self.closed = False
-        self._running: dict[asyncio.Task[object], int] = {}  # task -> calls it is inside
-        self._ended: set[asyncio.Task[object]] = set()  # cancelled by close()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: set[asyncio.Task[Any]] = set()  # tasks inside a call
+        self._ended: set[asyncio.Task[Any]] = set()  # cancelled by close()
 
     async def send(self, handler: Handler, request: Request) -> Response:
         """`handler(request)`, unless the client is closed before or during the call."""
         if self.closed:
             raise ClientClosedError(f"{request.operation.name}: the client is closed")
-        check_loop(self, "PachcaClient")
-        task = asyncio.current_task()
-        if task is None:  # not in a task (a foreign loop's callback): nothing to end
-            return await handler(request)
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the first call, or a call from another loop (raises)
+            self._loop = check_loop(self, "PachcaClient")
+        task = asyncio.current_task(loop)
         running = self._running
-        running[task] = running.get(task, 0) + 1
+        if task is None or task in running:  # no task to end, or a call inside a call
+            return await handler(request)
+        running.add(task)
         try:
             return await handler(request)
         except asyncio.CancelledError:
@@ -48,10 +51,7 @@ class Calls:
                     ) from None
             raise
         finally:
-            if running[task] > 1:
-                running[task] -= 1
-            else:
-                del running[task]
+            running.discard(task)
             if task in self._ended:  # something on the way swallowed close()'s cancellation
                 self._ended.discard(task)
                 task.uncancel()

@@ -15,8 +15,11 @@ from ._exceptions import EventLoopError
 _BOUND = "_pachca_event_loop"
 
 
-def check_loop(owner: object, what: str) -> None:
-    """Tie `owner` to the running event loop on first use; from another loop, raise."""
+def check_loop(owner: object, what: str) -> asyncio.AbstractEventLoop:
+    """Tie `owner` to the running event loop on first use; from another loop, raise.
+
+    Returns the loop, so a caller may remember it and skip the check while it runs there.
+    """
     loop = asyncio.get_running_loop()
     bound = vars(owner).setdefault(_BOUND, loop)  # one step: two threads cannot both bind
     if bound is not loop:
@@ -24,3 +27,4 @@ def check_loop(owner: object, what: str) -> None:
             f"this {what} belongs to the event loop it was first used in (another thread's, "
             f"or an earlier asyncio.run's): make one {what} per event loop"
         )
+    return loop

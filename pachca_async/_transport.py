@@ -189,7 +189,13 @@ class AiohttpTransport:
                     await sink.fill(response)
                     body = b""
                 else:
-                    body = await self._read(request, response)
+                    ok = 200 <= response.status < 300
+                    limit = self._limits[0] if ok else self._limits[1]
+                    size = response.content_length
+                    if size is None or size > limit or "Content-Encoding" in response.headers:
+                        body = await _read_up_to(limit, request, response)
+                    else:
+                        body = await response.read()  # exactly `size` bytes: the usual answer
                 return Response(response.status, response.headers, body, response.reason or "")
         except (aiohttp.ClientError, OSError) as error:
             local = (feed.error if feed else None) or (sink.error if sink else None)
@@ -200,30 +206,6 @@ class AiohttpTransport:
         # Raised outside the `except`: aiohttp's exception, whose attributes may hold the
         # request's headers (the token), is neither chained nor kept as context.
         raise failure
-
-    async def _read(self, request: Request, response: aiohttp.ClientResponse) -> bytes:
-        """The answer's body, if it is no longer than its limit."""
-        limit = self._limits[0] if 200 <= response.status < 300 else self._limits[1]
-        size = response.content_length
-        if size is not None and size <= limit and "Content-Encoding" not in response.headers:
-            return await response.read()  # exactly `size` bytes: the usual answer, at full speed
-        if size is None or size <= limit:  # decompressed, or chunked: count as it comes
-            body = bytearray()
-            async for chunk in response.content.iter_any():
-                body += chunk
-                if len(body) > limit:
-                    break
-            else:
-                return bytes(body)
-        response.close()  # the rest is never read: the connection cannot be reused
-        raise ResponseTooLargeError(
-            f"{request.operation.name} ({request.method} {request.path}) answered "
-            f"{response.status} with a body over {limit} bytes; reading stopped there "
-            "(see max_response_size)",
-            status=response.status,
-            limit=limit,
-            operation=request.operation.name,
-        )
 
     async def close(self) -> None:
         """Close what this transport made; every later `send` raises `ClientClosedError`."""
@@ -305,6 +287,28 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
         read = None
     return aiohttp.ClientTimeout(
         total=timeout.total, connect=timeout.connect, sock_read=read, ceil_threshold=math.inf
+    )
+
+
+async def _read_up_to(limit: int, request: Request, response: aiohttp.ClientResponse) -> bytes:
+    """The body of an answer whose length is unknown until read (chunked, or compressed), or
+    `ResponseTooLargeError` as soon as it proves longer than `limit`."""
+    if response.content_length is None or response.content_length <= limit:
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > limit:
+                break
+        else:
+            return bytes(body)
+    response.close()  # the rest is never read: the connection cannot be reused
+    raise ResponseTooLargeError(
+        f"{request.operation.name} ({request.method} {request.path}) answered "
+        f"{response.status} with a body over {limit} bytes; reading stopped there "
+        "(see max_response_size)",
+        status=response.status,
+        limit=limit,
+        operation=request.operation.name,
     )
 
 
