@@ -21,7 +21,8 @@ def check_loop(owner: object, what: str) -> asyncio.AbstractEventLoop:
     Returns the loop, so a caller may remember it and skip the check while it runs there.
     """
     loop = asyncio.get_running_loop()
-    bound = vars(owner).setdefault(_BOUND, loop)  # one step: two threads cannot both bind
+    # one step, so that two threads using `owner` at once cannot both bind it
+    bound: asyncio.AbstractEventLoop = vars(owner).setdefault(_BOUND, loop)
     if bound is not loop:
         raise EventLoopError(
             f"this {what} belongs to the event loop it was first used in (another thread's, "
