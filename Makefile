@@ -36,10 +36,13 @@ test: install
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# Type-checks the package and codegen, the examples, and the README's code (see tests/readme.py).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples
+	$(BIN)/python -m tests.readme
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -16,6 +16,7 @@ spec does not state are added as `x-sdk-*` extensions:
 - `x-sdk-url-param` (on an operation): the argument that carries the absolute URL to call.
 - `x-sdk-extends` (on an object): the class this one subclasses; it has the same properties and
   requires at least as many, so its instances are valid wherever the base is expected.
+- `x-sdk-secret` (on a property): it holds a token or secret, so reprs leave it out.
 """
 
 from __future__ import annotations
@@ -59,6 +60,16 @@ AUDIT_DETAILS_BY_EVENT_KEY: Mapping[str, tuple[str, ...]] = {
     "AuditDetailsVideoCallStarted": ("video_call_started",),
     "AuditDetailsVideoCallFinished": ("video_call_finished",),
     "AuditDetailsVideoCallRecording": ("video_call_recording_ready",),
+    # After 2026-08-08 (pachca-sdk 1.6.1); used once openapi.yaml has the classes.
+    "AuditDetailsLoginGrantCreated": ("login_grant_created",),
+    "AuditDetailsLoginGrantApproved": ("login_grant_approved",),
+    "AuditDetailsLoginGrantDenied": ("login_grant_denied",),
+    "AuditDetailsDeviceAuthorizationApproved": ("oauth_device_authorization_approved",),
+    "AuditDetailsDeviceAuthorizationDenied": ("oauth_device_authorization_denied",),
+    "AuditDetailsBotOAuthClientDisabled": ("bot_oauth_client_disabled",),
+    "AuditDetailsBotOAuthClientSecretRotated": ("bot_oauth_client_secret_rotated",),
+    "AuditDetailsToken": ("bot_token_created", "bot_token_reissued", "bot_token_deleted"),
+    "AuditDetailsBotTokenUpdated": ("bot_token_updated",),
 }
 AUDIT_DETAILS_EMPTY = "AuditDetailsEmpty"
 
@@ -71,6 +82,18 @@ WEBHOOK_EVENTS = {("get", "/webhooks/events")}
 # `files.upload` returns, type-checks in both calls.
 SUBTYPES: Mapping[str, str] = {
     "MessageCreateRequestMessageFilesItem": "MessageUpdateRequestMessageFilesItem",
+}
+
+# Fields that hold a token or a secret, by schema: no repr shows them.
+SECRETS: Mapping[str, tuple[str, ...]] = {
+    "BotCreateResponse": ("access_token", "client_secret"),
+    "BotResponse": ("client_secret",),
+    "BotSelfTokenResponse": ("access_token",),
+    "BotAccessToken": ("token",),
+    "BotWebhook": ("secret_token",),
+    "OAuthToken": ("access_token", "refresh_token"),
+    "OAuthTokenRequest": ("code", "client_secret", "code_verifier"),
+    "OAuthRevokeRequest": ("token", "client_secret"),
 }
 
 # What unknown webhook payloads and unknown audit details parse into.
@@ -101,6 +124,7 @@ def normalize(spec: Mapping[str, Any]) -> Spec:
         _mark_results,
         _classify_rate_limits,
         _mark_external_urls,
+        _mark_secrets,
     ):
         fix(out)
     return out
@@ -171,9 +195,13 @@ def _keep_nullable_refs(spec: Spec) -> None:
     """`{type: object, allOf: [$ref], nullable: true}` loses `null`: drop the redundant `type`.
 
     The generator treats the `type` sibling as a plain object and forgets `nullable`, so a real
-    `null` (`Message.forwarding`, `User.user_status`, ...) would fail to parse.
+    `null` (`Message.forwarding`, `User.user_status`, ...) would fail to parse. It ignores every
+    sibling of a bare `$ref` too, so `{$ref, nullable: true}` becomes `{allOf: [$ref], ...}`:
+    without it a field (or array item) the spec lets be `null` would not accept `None`.
     """
     for _, node in _walk(spec, ""):
+        if node.get("nullable") is True and "$ref" in node:
+            node["allOf"] = [{"$ref": node.pop("$ref")}]
         all_of = node.get("allOf")
         if node.get("nullable") is True and isinstance(all_of, list) and len(all_of) == 1:
             node.pop("type", None)
@@ -406,3 +434,12 @@ def _mark_external_urls(spec: Spec) -> None:
         if not isinstance(name, str) or not name:
             raise SpecError(pointer("paths", path, method, "x-external-url"), "expected a name")
         op["x-sdk-url-param"] = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _mark_secrets(spec: Spec) -> None:
+    """Mark the properties of `SECRETS` with `x-sdk-secret`, where the spec has them."""
+    for name, fields in SECRETS.items():
+        properties = schemas(spec).get(name, {}).get("properties", {})
+        for field in fields:
+            if field in properties:
+                properties[field]["x-sdk-secret"] = True

@@ -8,6 +8,7 @@ and renders `codegen/templates/` into the generated package.
 from __future__ import annotations
 
 import json
+import keyword
 import re
 import textwrap
 from collections.abc import Iterable, Mapping
@@ -47,6 +48,9 @@ GENERATED_BY = (
     f"openapi-python-client {opc_version} and codegen/templates. Do not edit by hand."
 )
 RESERVED_KEYWORDS = {"body", "max_items", "self"}
+KEEP_SUFFIX = {"self", "datetime"}
+"""Builtins whose `_` suffix stays: `self` is every method's first argument, `datetime` the module
+that generated annotations name."""
 LINE_LENGTH = 100
 
 
@@ -66,6 +70,8 @@ class FieldView:
     annotation: str
     default: str | None
     description: str
+    secret: bool = False
+    """Holds a token or secret (`x-sdk-secret`): left out of the repr."""
 
 
 @dataclass
@@ -157,6 +163,8 @@ class OperationView:
     scope: str | None
     plan: str | None
     auth: bool
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    """Headers the call always sends: required header parameters with one allowed value."""
 
     @property
     def path_params(self) -> list[ParamView]:
@@ -306,9 +314,9 @@ class ViewBuilder:
 
     def _fields(self, model: ModelProperty) -> list[FieldView]:
         props = {text(p.name): p for p in _props(model)}
-        order = [text(key) for key in (model.data.properties or {})]
+        nodes = {text(key): node for key, node in (model.data.properties or {}).items()}
         fields = []
-        for json_name in order:
+        for json_name, node in nodes.items():
             prop = props[json_name]
             annotation = self.annotation(prop)
             default = None
@@ -319,11 +327,12 @@ class ViewBuilder:
                 default = annotation[len("Literal[") : -1]
             fields.append(
                 FieldView(
-                    python_name=str(prop.python_name),
+                    python_name=python_name(prop),
                     json_name=json_name,
                     annotation=annotation,
                     default=default,
                     description=text(prop.description),
+                    secret=bool((node.model_extra or {}).get("x-sdk-secret")),
                 )
             )
         return fields
@@ -365,7 +374,7 @@ class ViewBuilder:
                     continue
                 union = ref_name(prop) or ref_name((prop.get("allOf") or [{}])[0])
                 fallback = self.components.get(union or "", {}).get("x-sdk-fallback")
-                python = str(self._prop(self.models[name], prop_name).python_name)
+                python = python_name(self._prop(self.models[name], prop_name))
                 views.append(
                     SelectByView(
                         name, python, rule["property"], list(rule["mapping"].items()), fallback
@@ -433,10 +442,29 @@ class ViewBuilder:
             body_fields=body_fields,
             scope=requirements.get("scope"),
             plan=requirements.get("plan"),
-            auth=requirements.get("auth", True) is not False,
+            auth=requirements.get("auth", True) is not False and op.get("security") != [],
             rate_class=op.get("x-sdk-rate-class", "other").upper(),
+            headers=self._headers(op, where),
             **result,
         )
+
+    def _headers(self, op: dict[str, Any], where: str) -> list[tuple[str, str]]:
+        """`Prefer: return=representation`: a required header with one value is always sent.
+
+        Any other header parameter would be a caller's argument, which the SDK does not take.
+        """
+        headers = []
+        for index, param in enumerate(op.get("parameters", [])):
+            if param.get("in") != "header":
+                continue
+            values = param.get("schema", {}).get("enum", [])
+            if not param.get("required") or len(values) != 1:
+                raise SpecError(
+                    f"{where}/parameters/{index}",
+                    "a header parameter must be required and have one value",
+                )
+            headers.append((param["name"], str(values[0])))
+        return headers
 
     def _params(self, op: dict[str, Any], endpoint: Endpoint) -> list[ParamView]:
         spec_params = {(p["in"], p["name"]): p for p in op.get("parameters", [])}
@@ -449,7 +477,7 @@ class ViewBuilder:
                 node = spec_params[(location, text(prop.name))]
                 views.append(
                     ParamView(
-                        name=str(prop.python_name),
+                        name=python_name(prop),
                         wire_name=node.get("x-sdk-wire-name", node["name"]),
                         location=location,
                         required=bool(node.get("required")),
@@ -468,7 +496,7 @@ class ViewBuilder:
         if len(endpoint.bodies) > 1:
             raise SpecError(where + "/requestBody", "more than one content type")
         body = endpoint.bodies[0]
-        kind = "MULTIPART" if "multipart" in text(body.content_type) else "JSON"
+        kind = body_kind(text(body.content_type))
         model = body.prop
         if not isinstance(model, ModelProperty):
             raise SpecError(where + "/requestBody", "the body must be an object")
@@ -484,17 +512,24 @@ class ViewBuilder:
         return kind, model.class_info.name, fields
 
     def _envelope(self, model: ModelProperty) -> Property | None:
-        """`{"message": {...}, "link_preview": ...}`: the one required inline object, if any."""
+        """`{"message": {...}, "link_preview": ...}`: the one inline object, if any.
+
+        It is the only required property, or, with nothing required, the only inline object
+        (`{"webhook": {...}, "promo": {...}}` of a bot update, where `promo` is a named model
+        taken whole as `promo=`).
+        """
         required = model.required_properties or []
-        if len(required) != 1:
+        inline = [p for p in _props(model) if self._inline(p)]
+        if len(inline) != 1 or len(required) > 1 or (required and required[0] is not inline[0]):
             return None
-        inner = required[0]
-        if not isinstance(inner, ModelProperty) or self._is_map(inner):
-            return None
-        others = model.optional_properties or []
-        if any(isinstance(p, ModelProperty) for p in others):
-            return None
-        return inner
+        return inline[0]
+
+    def _inline(self, prop: Property) -> bool:
+        return (
+            isinstance(prop, ModelProperty)
+            and prop.class_info.name not in self.components
+            and not self._is_map(prop)
+        )
 
     def _ordered(self, model: ModelProperty) -> list[Property]:
         props = {text(p.name): p for p in _props(model)}
@@ -504,7 +539,7 @@ class ViewBuilder:
         annotation = self.annotation(prop, as_input=True)
         constant = annotation.startswith("Literal[") and "|" not in annotation
         return BodyFieldView(
-            name=str(prop.python_name),
+            name=python_name(prop),
             path=path,
             required=prop.required and not constant,
             annotation=annotation,
@@ -528,7 +563,10 @@ class ViewBuilder:
         }
         if op.get("x-sdk-result") == "location":
             return {**base, "result_kind": "LOCATION", "returns": "str"}
-        content = op["responses"][success[0]].get("content", {}).get("application/json")
+        contents = op["responses"][success[0]].get("content", {})
+        if any(_binary(media.get("schema", {})) for media in contents.values()):
+            return {**base, "result_kind": "BINARY", "returns": "bytes"}
+        content = contents.get("application/json")
         if content is None:
             return {**base, "result_kind": "NONE", "returns": "None"}
         response = next(r for r in endpoint.responses if r.status_code.pattern == str(status))
@@ -580,6 +618,33 @@ class ViewBuilder:
 
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+def body_kind(content_type: str) -> str:
+    """The `BodyKind` member for a request body's media type."""
+    if content_type.startswith("multipart/"):
+        return "MULTIPART"
+    if content_type == "application/x-www-form-urlencoded":
+        return "FORM"
+    return "JSON"
+
+
+def python_name(prop: Property) -> str:
+    """The name on the wire where it is legal Python, else openapi-python-client's choice.
+
+    openapi-python-client appends `_` to names of builtins (`type` → `type_`). Users write what
+    Pachca's docs say (`open_view(type="modal")`), so only keywords (`from` → `from_`) and
+    `KEEP_SUFFIX` keep the suffix.
+    """
+    name, wire = str(prop.python_name), text(prop.name)
+    if name == wire + "_" and not keyword.iskeyword(wire) and wire not in KEEP_SUFFIX:
+        return wire
+    return name
+
+
+def _binary(schema: dict[str, Any]) -> bool:
+    """The answer is the bytes of a file, not JSON: streamed by the session layer."""
+    return schema.get("type") == "string" and schema.get("format") == "binary"
 
 
 def humanize(name: str) -> str:

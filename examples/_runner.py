@@ -18,8 +18,7 @@ from pachca_async.bot import Dispatcher, WebhookReceiver
 
 
 async def serve(dp: Dispatcher) -> None:
-    base_url = os.environ.get("PACHCA_BASE_URL")
-    async with PachcaClient(**({"base_url": base_url} if base_url else {})) as pachca:
+    async with PachcaClient() as pachca:  # PACHCA_TOKEN, PACHCA_BASE_URL from the environment
         secret = os.environ.get("PACHCA_WEBHOOK_SECRET")
         if secret:
             receiver = WebhookReceiver(dp, pachca, secret=secret)

@@ -20,6 +20,7 @@ from ._exceptions import (
     ClientClosedError,
     ConflictError,
     ConnectError,
+    ConnectTimeoutError,
     DownloadError,
     EventLoopError,
     GoneError,
@@ -49,7 +50,7 @@ from ._ratelimit import (
 )
 from ._raw import RawResponse
 from ._retry import RetryEvent, RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, InputFile, Unset
 from ._version import __version__
 
@@ -63,6 +64,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "ConnectError",
+    "ConnectTimeoutError",
     "DownloadError",
     "EventLoopError",
     "GoneError",
@@ -94,6 +96,7 @@ __all__ = [
     "RetryEvent",
     "RetryPolicy",
     "ServerError",
+    "Sink",
     "StorageError",
     "Timeout",
     "Transport",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -12,11 +13,20 @@ import aiohttp
 from yarl import URL
 
 from ._calls import Calls
-from ._config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_RESPONSE_SIZE, TOKEN_ENV, Timeout
+from ._config import (
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_SIZE,
+    TOKEN_ENV,
+    Timeout,
+)
 from ._decode import decode
+from ._downloads import download
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
 from ._exports import Chats
+from ._files import Progress
 from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
 from ._operation import Operation
@@ -24,7 +34,7 @@ from ._pagination import Page, Paginator
 from ._ratelimit import RateLimiter, RateLimits
 from ._raw import RawResponse
 from ._retry import RetryPolicy
-from ._transport import AiohttpTransport, Request, Response, Transport
+from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, Unset
 from ._uploads import Files
 from ._version import __version__
@@ -49,7 +59,8 @@ class PachcaClient(Services):
 
     Args:
         token: The access token; `PACHCA_TOKEN` from the environment when omitted.
-        base_url: Where the API lives (a local server, in tests).
+        base_url: Where the API lives (a local server, in tests); `PACHCA_BASE_URL` from the
+            environment when omitted or `None`, else Pachca's.
         timeout: Seconds per attempt, or a `Timeout`; `None` waits forever.
         max_retries: Shortcut for `retry=RetryPolicy(max_retries=...)`.
         retry: When and how failed requests are repeated.
@@ -73,7 +84,7 @@ class PachcaClient(Services):
         self,
         token: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -90,7 +101,7 @@ class PachcaClient(Services):
         aiohttp_settings = session is not None or session_options
         if transport is not None and (aiohttp_settings or max_response_size != MAX_RESPONSE_SIZE):
             raise InvalidRequestError("pass either `transport` or aiohttp session settings")
-        _check_base_url(base_url)
+        base_url = _base_url(base_url)
         public = {"User-Agent": USER_AGENT}
         self._target = Target(
             base_url=base_url,
@@ -215,6 +226,31 @@ class PachcaClient(Services):
             self._limiter.observe(request, result)  # where messages live, to key their edits
         return result
 
+    async def _download(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> bytes | Path | None:
+        """A binary result, streamed (`files.download_file`); see `_downloads`."""
+        result, _ = await download(self, operation, arguments, to=to, progress=progress)
+        return result
+
+    async def _download_raw(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> RawResponse[Any]:
+        """`_download`, with the answer the file came in (the bytes as `content` if returned)."""
+        result, response = await download(self, operation, arguments, to=to, progress=progress)
+        content = result if isinstance(result, bytes) else b""
+        return RawResponse(response.status, response.headers, result, operation.name, content)
+
     def _paginate(
         self,
         operation: Operation[Page[T, M]],
@@ -239,13 +275,20 @@ def _token(given: str | None) -> str:
     return token
 
 
-def _check_base_url(base_url: str) -> None:
+def _base_url(given: str | None) -> str:
+    """Where to send requests: given, else from the environment, else Pachca's API."""
+    name, base_url = "base_url", given
+    if base_url is None:
+        name, base_url = BASE_URL_ENV, os.environ.get(BASE_URL_ENV, "").strip()
+        if not base_url:
+            return DEFAULT_BASE_URL
     try:
         url = URL(base_url)
     except (TypeError, ValueError):
         url = URL()
     if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidRequestError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+        raise InvalidRequestError(f"{name} must be an absolute http(s) URL, got {base_url!r}")
+    return base_url
 
 
 def _policy(retry: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from typing import Any
+
 import attrs
+
+from ._exceptions import InvalidRequestError
 
 DEFAULT_BASE_URL = "https://api.pachca.com/api/shared/v1"
 TOKEN_ENV = "PACHCA_TOKEN"
+BASE_URL_ENV = "PACHCA_BASE_URL"
 REQUEST_ID_HEADER = "X-Request-Id"
 """The header in which Pachca names each request it answers."""
 _CONNECT = 10.0
@@ -30,6 +37,10 @@ class Timeout:
     connect: float | None = _CONNECT
     read: float | None = 30.0
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("total", "connect", "read"):
+            check(self, name, lambda v: v is None or positive(v), "a number above 0, or None")
+
     @classmethod
     def of(cls, value: float | Timeout | None) -> Timeout:
         """A `Timeout` from a number of seconds (the total), a `Timeout`, or `None` (no limit)."""
@@ -37,7 +48,33 @@ class Timeout:
             return value
         if value is None:
             return cls(total=None, connect=None, read=None)
+        check_value("timeout", value, positive, "a number above 0, a Timeout or None")
         return cls(total=value, connect=min(value, _CONNECT), read=value)
+
+
+def positive(value: Any) -> bool:
+    """A finite number above 0 (not a bool)."""
+    return at_least(0)(value) and value > 0
+
+
+def at_least(bound: float) -> Callable[[Any], bool]:
+    """A check: a finite number (not a bool) of `bound` or more."""
+
+    def ok(value: Any) -> bool:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and math.isfinite(value) and value >= bound
+
+    return ok
+
+
+def check(config: object, name: str, ok: Callable[[Any], bool], expected: str) -> None:
+    """Raise `InvalidRequestError` naming `config`'s field `name` unless `ok(value)`."""
+    check_value(f"{type(config).__name__}.{name}", getattr(config, name), ok, expected)
+
+
+def check_value(name: str, value: Any, ok: Callable[[Any], bool], expected: str) -> None:
+    if not ok(value):
+        raise InvalidRequestError(f"`{name}` must be {expected}, got {value!r}")
 
 
 DEFAULT_TIMEOUT = Timeout()

@@ -24,7 +24,7 @@ from ._exceptions import (
 from ._generated.models import ApiErrorItem
 from ._operation import Operation, ResultKind
 from ._pagination import Page
-from ._retry import parse_retry_after
+from ._retry_after import parse_retry_after
 from ._transport import Request, Response
 
 _XML_FIELDS = {

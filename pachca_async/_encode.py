@@ -11,7 +11,7 @@ import enum
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import attrs
 
@@ -24,6 +24,7 @@ from ._transport import Body, Request, redacted
 from ._types import UNSET
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 @attrs.frozen
@@ -41,9 +42,11 @@ def build_request(
     operation: Operation[Any], arguments: Mapping[str, Any], target: Target, timeout: Timeout
 ) -> Request:
     headers = dict(target.headers if operation.auth else target.public_headers)
+    headers.update(operation.headers)
     body = _body(operation, arguments)
     if isinstance(body, bytes):
-        headers["Content-Type"] = JSON_CONTENT_TYPE
+        form = operation.body is not None and operation.body.kind is BodyKind.FORM
+        headers["Content-Type"] = FORM_CONTENT_TYPE if form else JSON_CONTENT_TYPE
     return Request(
         method=operation.method,
         url=_url(operation, arguments, target),
@@ -130,6 +133,8 @@ def _body(operation: Operation[Any], arguments: Mapping[str, Any]) -> Body:
         if spec.kind is BodyKind.MULTIPART:
             return multipart_body(operation, {f.name: getattr(model, f.name) for f in spec.fields})
         whole = unstructure(model)
+        if spec.kind is BodyKind.FORM:
+            return _form(operation, whole)
         return _json(operation, whole, {"body": whole})
     missing = [f.name for f in spec.fields if f.required and f.name not in given]
     if missing:
@@ -142,13 +147,33 @@ def _body(operation: Operation[Any], arguments: Mapping[str, Any]) -> Body:
     document: dict[str, Any] = {}
     for f in spec.fields:
         container = document
-        for key in f.path[:-1]:  # the envelope (`message`) is always sent, even if empty
+        for key in f.path[:-1]:  # the envelope (`message`) is sent even if empty, ...
             container = container.setdefault(key, {})
         if f.name in values:
             container[f.path[-1]] = values[f.name]
         elif f.default is not None:
             container[f.path[-1]] = f.default
+    if len(document) > 1:  # ... unless something else is: `update_bot(7, promo=...)` alone
+        document = {k: v for k, v in document.items() if v != {} or k in values}
+    if spec.kind is BodyKind.FORM:
+        return _form(operation, document)
     return _json(operation, document, values)
+
+
+def _form(operation: Operation[Any], document: Mapping[str, Any]) -> bytes:
+    """A flat document as `application/x-www-form-urlencoded`; a list repeats its key.
+
+    A form has no `null` and no nesting, so those are the caller's error, named.
+    """
+    pairs: list[tuple[str, str]] = []
+    for name, value in document.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is None or isinstance(item, Mapping | list):
+                raise InvalidRequestError(
+                    f"{operation.name}: `{name}` cannot be sent in a form ({type(item).__name__})"
+                )
+            pairs.append((name, _scalar(item)))
+    return urlencode(pairs).encode()
 
 
 def _json(operation: Operation[Any], document: Any, values: Mapping[str, Any]) -> bytes:

@@ -13,7 +13,8 @@
     │   └── ServerError                5xx
     ├── APIConnectionError             no answer: the request may or may not have arrived
     │   ├── ConnectError               the connection failed before anything was sent
-    │   └── APITimeoutError            no complete answer in time
+    │   ├── APITimeoutError            no complete answer in time
+    │   └── ConnectTimeoutError        no connection in time (both of the above)
     ├── ResponseDecodeError            a success answer that is not what the spec says
     ├── ResponseTooLargeError          an answer longer than the client reads
     ├── StorageError                   the file storage refused a transfer
@@ -25,7 +26,8 @@
     └── EventLoopError                 a client used from an event loop not its own (also a
                                        RuntimeError)
 
-Messages name the call and what went wrong; they never contain the token.
+Messages name the call and what went wrong; they never contain the token. Errors survive
+`pickle` with their attributes (multiprocessing, Celery, pytest-xdist).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._retry_after import sane_retry_after
+
 Headers = CIMultiDictProxy[str] | CIMultiDict[str] | Mapping[str, str]
 
 _SCOPE = re.compile(r"\b[a-z_]+(?::[a-z_]+)+\b")
@@ -43,6 +47,22 @@ _SCOPE = re.compile(r"\b[a-z_]+(?::[a-z_]+)+\b")
 
 class PachcaError(Exception):
     """The root of every error this SDK raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own pickling calls `cls(*args)`, which our keyword-only attributes
+        # break; rebuild from the message and the attributes instead.
+        state = {
+            name: CIMultiDict(value) if isinstance(value, CIMultiDictProxy) else value
+            for name, value in vars(self).items()
+        }
+        return _restore, (type(self), self.args, state)
+
+
+def _restore(cls: type[PachcaError], args: tuple[Any, ...], state: dict[str, Any]) -> PachcaError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class APIStatusError(PachcaError):
@@ -128,7 +148,7 @@ class RateLimitError(APIStatusError):
 
     def __init__(self, message: str, *, retry_after: float | None = None, **details: Any) -> None:
         super().__init__(message, **details)
-        self.retry_after = retry_after
+        self.retry_after = sane_retry_after(retry_after)
 
 
 class ServerError(APIStatusError):
@@ -145,6 +165,10 @@ class ConnectError(APIConnectionError):
 
 class APITimeoutError(APIConnectionError):
     """No complete answer within the timeout."""
+
+
+class ConnectTimeoutError(ConnectError, APITimeoutError):
+    """No connection within the connect timeout: a timeout, and nothing was sent."""
 
 
 class ResponseDecodeError(PachcaError):

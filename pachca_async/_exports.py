@@ -6,15 +6,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import tempfile
 from pathlib import Path
-from types import TracebackType
 
 from ._decode import storage_error
-from ._exceptions import DownloadError, InvalidRequestError
-from ._files import Progress, report
+from ._downloads import FileSink
+from ._exceptions import DownloadError
+from ._files import Progress
 from ._generated.services.chats import ChatsService
 from ._storage import Client, storage_operation, storage_request, succeeded
 
@@ -51,7 +49,7 @@ class Chats(ChatsService):
         """
         target = Path(path)
         refreshed = False
-        with _FileSink(target, progress) as sink:
+        with FileSink(target, progress) as sink:
             while True:
                 url = await self.download_export(id)
                 request = storage_request(self._client, FETCH_EXPORT, url, sink=sink)
@@ -62,53 +60,3 @@ class Chats(ChatsService):
                 if response.status != 403 or refreshed:
                     raise storage_error(response, DownloadError, f"the download of export {id}")
                 refreshed = True  # the link expired on the way: a fresh one, and once more
-
-
-class _FileSink:
-    """Writes a download into a hidden file beside `target`, renamed over it once complete.
-
-    A failed or interrupted download leaves `target` as it was.
-    """
-
-    def __init__(self, target: Path, progress: Progress | None) -> None:
-        if target.is_dir():
-            raise InvalidRequestError(f"cannot write {target}: it is a folder")
-        self.target = target
-        self.progress = progress
-        self.received = 0
-        self.size: int | None = None
-        try:
-            fd, temporary = tempfile.mkstemp(
-                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-            )
-        except OSError as error:
-            raise InvalidRequestError(f"cannot write {target}: {error.strerror}") from None
-        self.temporary = Path(temporary)
-        self.handle = os.fdopen(fd, "wb")
-
-    def __enter__(self) -> _FileSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.handle.close()
-        self.temporary.unlink(missing_ok=True)
-
-    async def start(self, size: int | None) -> None:
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.received, self.size = 0, size
-        await report(self.progress, self.received, self.size)
-
-    async def write(self, chunk: bytes) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.handle.write, chunk)
-        self.received += len(chunk)
-        await report(self.progress, self.received, self.size)
-
-    async def commit(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.handle.close)
-        os.replace(self.temporary, self.target)

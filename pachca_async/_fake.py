@@ -35,6 +35,7 @@ from ._fake_http import (
     page,
     require,
 )
+from ._fake_routes import Routes
 from .webhooks import SIGNATURE_HEADER, signature
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -67,6 +68,17 @@ def stamp(moment: datetime.datetime) -> str:
     return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _verdict(status: int, text: str) -> JSON | None:
+    """How a bot's HTTP answer to a form submission left the form, as Pachca reads it."""
+    if status == 200:
+        return {"via": "webhook", "errors": None}
+    try:
+        errors = json.loads(text)["errors"] if status == 400 else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return {"via": "webhook", "errors": errors} if isinstance(errors, dict) else None
+
+
 def _utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
@@ -82,14 +94,19 @@ class FakePachca:
 
     State is plain dicts in Pachca's shapes, open to read and change: `chats` and `messages`
     by id, `reactions` by message id, `history` (event-history entries), `stored` (files sent
-    to the storage, by file name), `deleted` (ids of deleted history entries). `calls` records
-    every request.
+    to the storage, by file name), `objects` (the storage's content, by key), `files`
+    (attachments, by id), `threads` and `drafts` by id, `pins` (message ids), `avatars` (by
+    owner: `profile`, `users/12`, `chats/5`, `bots/3`), `submissions` (forms sent, by
+    `submit_id`, with the `answer` they got), `deleted` (ids of deleted history entries).
+    `calls` records every request.
 
-    Served: messages (create, get, update, delete, a chat's list, reactions, link previews),
-    chats (create, get, list), `POST /views/open`, uploads (`POST /uploads` and the storage
-    behind it), the event history (list, delete) and `GET /oauth/token/info`. Any other call
-    gets a 404 naming it. A message to a user (`entity_type="user"`) opens a personal chat;
-    a thread is looked up among the chats by its id. Unknown chats and messages get 404, as
+    Served: messages (create, get, update, delete, a chat's list, reactions, link previews,
+    pins, threads), message search, chats (create, get, list), forms (`POST /views/open`, and
+    answering a submission later), uploads (`POST /uploads` and the storage behind it), files
+    by id (`GET /files/{id}`, redirected to the storage), drafts and scheduled messages,
+    avatars, exports, the event history (list, delete) and `GET /oauth/token/info`. Any other
+    call gets a 404 naming it. A message to a user (`entity_type="user"`) opens a personal
+    chat; one to a thread goes to the thread's chat. Unknown chats and messages get 404, as
     from Pachca: seed them with `add_chat` and `add_message`.
     """
 
@@ -110,6 +127,13 @@ class FakePachca:
         self.history: list[JSON] = []
         self.deleted: list[str] = []
         self.stored: dict[str, bytes] = {}
+        self.objects: dict[str, bytes] = {}
+        self.files: dict[int, JSON] = {}
+        self.threads: dict[int, JSON] = {}
+        self.drafts: dict[int, JSON] = {}
+        self.pins: list[int] = []
+        self.avatars: dict[str, bytes] = {}
+        self.submissions: dict[str, JSON] = {}
         self.calls: list[Call] = []
         self.base_url = ""
         """`http://127.0.0.1:PORT` once started: what `PachcaClient(base_url=...)` takes."""
@@ -117,7 +141,7 @@ class FakePachca:
         self._port = port
         self._clock = clock
         self._last_ids: collections.Counter[str] = collections.Counter(
-            chat=100, message=1000, event=0, upload=0
+            chat=100, message=1000, event=0, upload=0, thread=500, draft=700, export=22300
         )
         self._failures: dict[tuple[str, str], collections.deque[tuple[int, float]]] = {}
         self._arrived = asyncio.Condition()
@@ -225,6 +249,65 @@ class FakePachca:
         self.history.append(entry)
         return entry
 
+    def add_file(self, content: bytes, *, name: str, file_type: str = "file") -> JSON:
+        """Put a file in the storage; its attachment entry (`id`, `key`, `url`, ...) to seed a
+        message with (`add_message(..., files=[...])`) or to download by id."""
+        key = f"attaches/files/{self.bot_id}/{uuid.uuid4()}/{name}"
+        self.objects[key] = content
+        return self._files([{"key": key, "name": name, "file_type": file_type}])[0]
+
+    def add_export(self, archive: bytes = b"PK\x05\x06" + bytes(18)) -> int:
+        """A finished export whose archive is `archive` (an empty zip); its id."""
+        export_id = self._new_id("export", {}, None)
+        self.objects[f"exports/{export_id}.zip"] = archive
+        return export_id
+
+    def export_ready_event(self, export_id: int) -> JSON:
+        """The (unsigned) callback Pachca posts to an export's `webhook_url` once it is ready."""
+        return {
+            "type": "export",
+            "event": "ready",
+            "export_id": export_id,
+            "created_at": self._now(),
+        }
+
+    def view_submit_event(
+        self,
+        data: Mapping[str, Any],
+        *,
+        user_id: int,
+        callback_id: str | None = None,
+        private_metadata: str | None = None,
+        chat_id: int | None = None,
+        view_id: str | None = None,
+    ) -> JSON:
+        """A user sends a form: the `view`/`submit` payload, stamped now.
+
+        The submission waits for its answer in `submissions[submit_id]["answer"]`: the HTTP
+        answer to `deliver`ing it, or `views.submit_view_response` within 5 seconds.
+        """
+        submit_id = str(uuid.uuid4())
+        view_id = view_id or f"fake-view-{uuid.uuid4().hex[:12]}"
+        self.submissions[submit_id] = {
+            "view_id": view_id,
+            "submit_id": submit_id,
+            "user_id": user_id,
+            "submitted_at": asyncio.get_running_loop().time(),
+            "answer": None,
+        }
+        return {
+            "type": "view",
+            "event": "submit",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "view_id": view_id,
+            "submit_id": submit_id,
+            "data": dict(data),
+            "webhook_timestamp": int(self._clock().timestamp()),
+        }
+
     def calls_to(self, method: str, path: str) -> list[Any]:
         """The bodies of the requests that came to `method path`, in order."""
         return [c.body for c in self.calls if (c.method, c.path) == (method.upper(), path)]
@@ -261,6 +344,7 @@ class FakePachca:
 
         A payload is sent as JSON, bytes as they are; signed with `secret` (`Pachca-Signature`)
         when one is given. `headers` go on top (a signature of your own, say).
+        A form submission's answer (400 with errors, or 200) is recorded in `submissions`.
         """
         body, sent = signed_delivery(payload, secret)
         if self._session is None:
@@ -268,7 +352,12 @@ class FakePachca:
         async with self._session.post(
             url, data=body, headers={**sent, **(headers or {})}
         ) as answer:
-            return answer.status, await answer.text()
+            status, text = answer.status, await answer.text()
+        submit_id = payload.get("submit_id") if isinstance(payload, Mapping) else None
+        submission = self.submissions.get(str(submit_id))
+        if submission is not None and submission["answer"] is None:
+            submission["answer"] = _verdict(status, text)
+        return status, text
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -291,6 +380,7 @@ class FakePachca:
         router.add_post("/storage", self._store)
         router.add_get("/webhooks/events", self._list_events)
         router.add_delete("/webhooks/events/{id}", self._delete_event)
+        Routes(self).add(router)
 
     @web.middleware
     async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -330,7 +420,7 @@ class FakePachca:
         return Refusal(status, "base", f"a scripted {status}").response(headers)
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if request.path == "/storage":  # the storage takes no token
+        if request.path.split("/")[1] == "storage":  # the storage takes no token
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or not token:
@@ -420,7 +510,9 @@ class FakePachca:
         extra = {k: v for k, v in fields.items() if k in ("member_ids", "channel", "public")}
         chat = self.add_chat(fields["name"], **extra)
         chat["member_ids"] = sorted({self.bot_id, *chat["member_ids"]})
-        return data(chat, status=201)
+        # The fake has no user directory: every requested member counts as found.
+        meta: dict[str, list[int]] = {"not_found_member_ids": []}
+        return web.json_response({"data": chat, "meta": meta}, status=201)
 
     async def _get_chat(self, request: web.Request) -> web.Response:
         return data(self._chat(number(request.match_info["id"], "id")))
@@ -472,9 +564,13 @@ class FakePachca:
         return web.json_response(params, status=201)
 
     async def _store(self, request: web.Request) -> web.Response:
+        key = ""
         async for part in await request.multipart():
-            if isinstance(part, aiohttp.BodyPartReader) and part.name == "file":
-                self.stored[part.filename or ""] = await part.read()
+            if isinstance(part, aiohttp.BodyPartReader) and part.name == "key":
+                key = await part.text()
+            elif isinstance(part, aiohttp.BodyPartReader) and part.name == "file":
+                content = self.stored[part.filename or ""] = await part.read()
+                self.objects[key.replace("${filename}", part.filename or "")] = content
         return web.Response(status=204)
 
     async def _list_events(self, request: web.Request) -> web.Response:
@@ -521,6 +617,8 @@ class FakePachca:
         """Where a message to `entity_type` `entity_id` goes (a user's personal chat is opened)."""
         if entity_type not in ENTITY_TYPES:
             raise Refusal(400, "entity_type", f"unknown entity_type {entity_type!r}", "inclusion")
+        if entity_type == "thread" and entity_id in self.threads:
+            return self._chat(self.threads[entity_id]["chat_id"])
         if entity_type != "user":
             return self._chat(entity_id)
         members = sorted({self.bot_id, entity_id})
@@ -562,9 +660,10 @@ class FakePachca:
         return message
 
     def _files(self, sent: Sequence[Mapping[str, Any]]) -> list[JSON]:
+        """Attachments as Pachca lists them, each also kept in `files` (to download by id)."""
         for file in sent:
             require(file, "files[]", key=str, name=str)
-        return [
+        attached = [
             {
                 "id": self._new_id("upload", {}, None),
                 "key": file["key"],
@@ -576,3 +675,5 @@ class FakePachca:
             }
             for file in sent
         ]
+        self.files.update((file["id"], file) for file in attached)
+        return attached

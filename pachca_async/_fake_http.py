@@ -129,6 +129,27 @@ def page(
     A cursor names the item a page ends at (`next_page`) or starts at (`prev_page`), not an
     offset, so items added or removed during a walk shift nothing, as in Pachca.
     """
+    found, paginate = window(request, items, key, descending)
+    return web.json_response({"data": found, "meta": {"paginate": paginate}})
+
+
+def search_page(
+    request: web.Request, items: Iterable[JSON], key: Callable[[JSON], Key], descending: bool
+) -> web.Response:
+    """One page of search results: `meta` has the `total` found and only a `next_page`."""
+    everything = list(items)
+    found, paginate = window(request, everything, key, descending)
+    meta = {"total": len(everything), "paginate": {"next_page": paginate["next_page"]}}
+    return web.json_response({"data": found, "meta": meta})
+
+
+def window(
+    request: web.Request,
+    items: Iterable[JSON],
+    key: Callable[[JSON], Key],
+    descending: bool,
+) -> tuple[list[JSON], JSON]:
+    """The items of the page `request` asks for, and its `paginate` cursors (see `page`)."""
     limit = number(request.query.get("limit", str(MAX_LIMIT)), "limit")
     if not 1 <= limit <= MAX_LIMIT:
         raise Refusal(400, "limit", f"limit must be 1..{MAX_LIMIT}", "invalid", limit)
@@ -151,7 +172,7 @@ def page(
         "has_next": stop < len(ordered),
         "has_prev": start > 0,
     }
-    return web.json_response({"data": ordered[start:stop], "meta": {"paginate": paginate}})
+    return ordered[start:stop], paginate
 
 
 def cursor(direction: str, mark: Key | None) -> str:

@@ -112,7 +112,12 @@ def _input(block: ViewBlockInput, where: str) -> None:
 
 
 def _single_choice(block: ViewBlockSelect | ViewBlockRadio, where: str) -> None:
-    chosen = [o.value for o in block.options or () if o.selected]
+    # A select option says `selected`; a radio option, like a checkbox, says `checked`.
+    chosen = [
+        o.value
+        for o in block.options
+        if (o.selected if isinstance(o, ViewBlockSelectOption) else o.checked) is True
+    ]
     if len(chosen) > 1:
         fail(f"{where}.options", f"only one option may be selected, got {chosen}")
 

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ._client import PachcaClient
+from ._exceptions import InvalidRequestError
 from ._fake import FakePachca
 from .bot import Dispatcher, WebhookReceiver
 
@@ -93,7 +94,7 @@ class LocalBot:
         A payload is sent as JSON, bytes as they are; `headers` go on top (a bad signature).
         """
         if not self.url:
-            raise RuntimeError("start the LocalBot (async with) before delivering to it")
+            raise InvalidRequestError("start the LocalBot (async with) before delivering to it")
         answer = await self.api.deliver(self.url, payload, secret=self._secret, headers=headers)
         await self.receiver.join()
         if self._errors:

@@ -9,6 +9,7 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._exceptions import InvalidRequestError
 from ._transport import Request, Response
 
 MockHandler = Callable[[Request], Response | Awaitable[Response]]
@@ -61,7 +62,7 @@ def request_json(request: Request) -> Any:
     if request.body is None:
         return None
     if not isinstance(request.body, bytes):
-        raise TypeError(f"{request.operation.name} sends a form or a stream, not JSON")
+        raise InvalidRequestError(f"{request.operation.name} sends a form or a stream, not JSON")
     return json.loads(request.body)
 
 

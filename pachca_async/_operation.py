@@ -31,6 +31,7 @@ class RateClass(enum.Enum):
 class BodyKind(enum.Enum):
     JSON = "json"
     MULTIPART = "multipart"
+    FORM = "form"
 
 
 class ResultKind(enum.Enum):
@@ -40,6 +41,9 @@ class ResultKind(enum.Enum):
     """No body (204): the call returns `None`."""
     LOCATION = "location"
     """A redirect: the call returns the `Location` URL, unfollowed."""
+    BINARY = "binary"
+    """The answer's bytes (a file), streamed; a redirect to the storage is followed without the
+    token."""
 
 
 @attrs.frozen
@@ -110,6 +114,8 @@ class Operation(Generic[T_co]):
     auth: bool = True
     url_param: str | None = None
     """The argument carrying an absolute URL to call instead of `path` (`direct_url`)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Sent with every call (`Prefer: return=representation` asks for the result in the answer)."""
 
     @property
     def service(self) -> str:

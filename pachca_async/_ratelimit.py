@@ -40,7 +40,7 @@ from ._loop import check_loop
 from ._middleware import Handler
 from ._operation import RateClass
 from ._pagination import Page
-from ._retry import parse_retry_after
+from ._retry_after import parse_retry_after
 from ._transport import Request, Response
 from ._types import UNSET
 

@@ -9,6 +9,7 @@ return types that says (the arguments keep their types, overloads included).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
 
@@ -21,7 +22,9 @@ from ._operation import Operation
 from ._pagination import Page, Paginator
 
 if TYPE_CHECKING:
+    from ._files import Progress
     from ._service import Requester
+    from ._transport import Sink
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -73,6 +76,16 @@ class RawRequester:
                 f"{operation.name}: max_items bounds a walk over pages; a raw response is one page"
             )
         return self._requester._execute_raw(operation, arguments)  # from `cursor=`, if given
+
+    def _download(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> Awaitable[Any]:
+        return self._requester._download_raw(operation, arguments, to=to, progress=progress)
 
     @classmethod
     def around(cls, requester: Requester) -> Requester:

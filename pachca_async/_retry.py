@@ -14,7 +14,6 @@ loop's clock. The rules:
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from ._config import at_least, check
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -29,6 +29,7 @@ from ._exceptions import (
     PachcaError,
     RateLimitError,
 )
+from ._retry_after import parse_retry_after as parse_retry_after  # its old home, still valid
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
@@ -49,38 +50,18 @@ class RetryEvent:
 RetryHook = Callable[[RetryEvent], Awaitable[None] | None]
 
 
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a `Retry-After` value (delta-seconds or an HTTP date), if valid."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - now
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
-
-
 @attrs.frozen
 class RetryPolicy:
     """How failed requests are repeated. The defaults suit Pachca's documented behaviour."""
 
-    max_retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    max_retries: int = 3
     """Retries after the first attempt."""
-    backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    backoff: float = 0.5
     """The first backoff in seconds; it doubles with every retry."""
-    max_backoff: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    jitter: float = attrs.field(
-        default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
-    )
+    max_backoff: float = 8.0
+    jitter: float = 0.5
     """Backoffs vary by up to this fraction either way; a `Retry-After` wait only grows."""
-    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    max_retry_after: float = 60.0
     """A 429 asking to wait longer than this raises `RateLimitError` at once."""
     deadline: float | None = 120.0
     """No retry starts later than this many seconds after the first attempt."""
@@ -90,6 +71,13 @@ class RetryPolicy:
     random: Callable[[], float] = random.random
     wall_clock: Callable[[], float] = time.time
     """Only used to turn an HTTP-date `Retry-After` into seconds."""
+
+    def __attrs_post_init__(self) -> None:
+        check(self, "max_retries", lambda v: isinstance(v, int) and at_least(0)(v), "0 or more")
+        for name in ("backoff", "max_backoff", "max_retry_after"):
+            check(self, name, at_least(0), "a number, 0 or more")
+        check(self, "jitter", lambda v: at_least(0)(v) and v <= 1, "a number from 0 to 1")
+        check(self, "deadline", lambda v: v is None or at_least(0)(v), "0 or more, or None")
 
     def delay(self, error: PachcaError, *, method: str, attempt: int) -> float | None:
         """Seconds to wait before retrying after `error` on `attempt` (1-based); None: give up."""

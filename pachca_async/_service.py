@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ._files import Progress
 from ._operation import Operation
 from ._pagination import Page, Paginator
 from ._raw import RawRequester, RawResponse
+from ._transport import Sink
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -29,6 +33,24 @@ class Requester(Protocol):
         *,
         max_items: int | None = None,
     ) -> Paginator[T, M]: ...
+
+    def _download(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> Awaitable[bytes | Path | None]: ...
+
+    async def _download_raw(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> RawResponse[Any]: ...
 
 
 class Service:
@@ -55,6 +77,16 @@ class Service:
         max_items: int | None = None,
     ) -> Paginator[T, M]:
         return self._requester._paginate(operation, arguments, max_items=max_items)
+
+    def _download(
+        self,
+        operation: Operation[Any],
+        arguments: dict[str, Any],
+        *,
+        to: str | os.PathLike[str] | Sink | None,
+        progress: Progress | None,
+    ) -> Awaitable[bytes | Path | None]:
+        return self._requester._download(operation, arguments, to=to, progress=progress)
 
     def _raw_requester(self) -> Requester:
         """What this service's `with_raw_response` twin is bound to."""

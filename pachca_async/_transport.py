@@ -22,12 +22,13 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._config import MAX_ERROR_SIZE, MAX_RESPONSE_SIZE, Timeout
+from ._config import MAX_ERROR_SIZE, MAX_RESPONSE_SIZE, Timeout, check_value
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
     ConnectError,
+    ConnectTimeoutError,
     InvalidRequestError,
     ResponseTooLargeError,
 )
@@ -122,12 +123,7 @@ class AiohttpTransport:
         max_response_size: int = MAX_RESPONSE_SIZE,
         **session_options: Any,
     ) -> None:
-        if isinstance(max_response_size, bool) or not isinstance(max_response_size, int):
-            raise InvalidRequestError(f"max_response_size must be bytes, got {max_response_size!r}")
-        if max_response_size < 1:
-            raise InvalidRequestError(
-                f"max_response_size must be positive, got {max_response_size}"
-            )
+        check_value("max_response_size", max_response_size, _whole_bytes, "a number of bytes")
         self._limits = (max_response_size, min(max_response_size, MAX_ERROR_SIZE))
         self._closed = False
         self._session = session
@@ -312,6 +308,10 @@ async def _read_up_to(limit: int, request: Request, response: aiohttp.ClientResp
     )
 
 
+def _whole_bytes(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _closed() -> ClientClosedError:
     return ClientClosedError("the client is closed: nothing more is sent")
 
@@ -319,7 +319,7 @@ def _closed() -> ClientClosedError:
 def _connection_error(request: Request, error: Exception) -> Exception:
     """The typed error for an exchange that failed on the network."""
     if isinstance(error, aiohttp.ConnectionTimeoutError):
-        return ConnectError(f"timed out connecting to {_host(request)}")
+        return ConnectTimeoutError(f"timed out connecting to {_host(request)}")
     if isinstance(error, TimeoutError):
         return APITimeoutError(f"no complete answer to {request.method} {request.path} in time")
     if isinstance(error, aiohttp.InvalidURL):

@@ -25,6 +25,12 @@ async def received(submit, pachca):
     # returning anything else closes the form
 ```
 
+A submission is answered once: by the webhook's HTTP answer (within 3 s), or, for a bot that
+reads its events without a webhook URL, by `views.submit_view_response` (within 5 s). A handler
+returning its verdict works either way; one that wants to answer first and work on can
+`await answer(...)` (the `FormAnswer` the bot layer hands it), and `answer_form` answers a
+submission read by hand.
+
 Every builder checks the limits Pachca documents (lengths, option counts, one preselected
 option) and raises `InvalidRequestError` naming the field; `Form` checks the whole view
 again, so blocks built by hand as models are checked too.
@@ -34,8 +40,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import attrs
 
@@ -58,6 +64,7 @@ from ._generated.models import (
     ViewBlockSelectOption,
     ViewBlockTime,
     ViewBlockUnion,
+    ViewSubmitWebhookPayload,
 )
 from ._limits import FORM_ERROR_LENGTH, check, fail
 from ._types import UNSET, Unset
@@ -67,9 +74,13 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 B = TypeVar("B")
+_Option = TypeVar("_Option", ViewBlockSelectableOption, ViewBlockCheckboxOption)
 
 TRIGGER_LIFETIME = 3.0
 """Seconds a button click's `trigger_id` can open a form."""
+
+ANSWER_LIFETIME = 5.0
+"""Seconds Pachca waits for `views.submit_view_response` after a form was submitted."""
 
 
 def _given(value: T | None) -> T | Unset:
@@ -153,12 +164,15 @@ def text_input(
 
 @attrs.frozen
 class Option:
-    """A choice in a select, radio or checkbox block; `selected` preselects (checks) it."""
+    """A choice in a select, radio or checkbox block; `selected` preselects (checks) it.
+
+    On the wire a select option says `selected`, radio and checkbox options say `checked`.
+    """
 
     text: str
     value: str
     description: str | None = None
-    """Grey text under the choice (radio and checkbox only)."""
+    """Grey text under the choice."""
     selected: bool = False
 
 
@@ -170,6 +184,19 @@ def _options(items: Sequence[OptionLike]) -> list[Option]:
     return [Option(item, item) if isinstance(item, str) else item for item in items]
 
 
+def _checkable(options: Sequence[OptionLike], make: Callable[..., _Option]) -> list[_Option]:
+    """Radio and checkbox options: both say `checked` where a select option says `selected`."""
+    return [
+        make(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            checked=o.selected or UNSET,
+        )
+        for o in _options(options)
+    ]
+
+
 def select(
     name: str,
     label: str,
@@ -178,14 +205,16 @@ def select(
     required: bool | None = None,
     hint: str | None = None,
 ) -> ViewBlockSelect:
-    """A dropdown: at most 100 options, at most one selected; options have no description."""
-    choices = []
-    for index, o in enumerate(_options(options)):
-        if o.description is not None:
-            fail(f"select {name!r} options[{index}]", "select options have no description")
-        choices.append(
-            ViewBlockSelectOption(text=o.text, value=o.value, selected=o.selected or UNSET)
+    """A dropdown: at most 100 options, at most one selected."""
+    choices = [
+        ViewBlockSelectOption(
+            text=o.text,
+            value=o.value,
+            description=_given(o.description),
+            selected=o.selected or UNSET,
         )
+        for o in _options(options)
+    ]
     return _field(ViewBlockSelect, name, label, required, hint, options=choices)
 
 
@@ -198,15 +227,7 @@ def radio(
     hint: str | None = None,
 ) -> ViewBlockRadio:
     """Radio buttons: at most 10 options, at most one selected."""
-    choices = [
-        ViewBlockSelectableOption(
-            text=o.text,
-            value=o.value,
-            description=_given(o.description),
-            selected=o.selected or UNSET,
-        )
-        for o in _options(options)
-    ]
+    choices = _checkable(options, ViewBlockSelectableOption)
     return _field(ViewBlockRadio, name, label, required, hint, options=choices)
 
 
@@ -219,15 +240,7 @@ def checkbox(
     hint: str | None = None,
 ) -> ViewBlockCheckbox:
     """Checkboxes: at most 10; the submission carries the list of checked values."""
-    choices = [
-        ViewBlockCheckboxOption(
-            text=o.text,
-            value=o.value,
-            description=_given(o.description),
-            checked=o.selected or UNSET,
-        )
-        for o in _options(options)
-    ]
+    choices = _checkable(options, ViewBlockCheckboxOption)
     return _field(ViewBlockCheckbox, name, label, required, hint, options=choices)
 
 
@@ -289,6 +302,11 @@ def file_input(
 # -- the view ------------------------------------------------------------------------------
 
 
+def _blocks(blocks: Iterable[ViewBlockUnion]) -> tuple[ViewBlockUnion, ...]:
+    # A typed converter: with a bare `tuple`, type checkers cannot tell what `blocks` takes.
+    return tuple(blocks)
+
+
 @attrs.frozen
 class Form:
     """A modal view: a title (at most 24 characters) and at most 100 blocks.
@@ -298,7 +316,7 @@ class Form:
     """
 
     title: str
-    blocks: Sequence[ViewBlockUnion] = attrs.field(converter=tuple)
+    blocks: tuple[ViewBlockUnion, ...] = attrs.field(converter=_blocks)
     submit_text: str | None = attrs.field(default=None, kw_only=True)
     close_text: str | None = attrs.field(default=None, kw_only=True)
     """Shown on desktop only; mobile apps show a close icon."""
@@ -394,14 +412,96 @@ class FormErrors:
         return {"errors": dict(self.errors)}
 
 
+class SubmitExpiredError(InvalidRequestError):
+    """The time to answer a form submission is over; nothing was sent.
+
+    When the window closes on Pachca's side first, the API refuses with `submit_expired`.
+    """
+
+
+async def answer_form(
+    pachca: PachcaClient, submission: ViewSubmitWebhookPayload, errors: FormErrors | None = None
+) -> None:
+    """Answer `submission` through the API: `errors` keep the form open, none close it.
+
+    For a submission read without a webhook (from the event history), within
+    `ANSWER_LIFETIME` seconds of the submission; a webhook's submission is answered by the
+    HTTP answer to it instead (the bot layer does both).
+    """
+    if errors is None:
+        await pachca.views.submit_view_response(submission.view_id, submit_id=submission.submit_id)
+    else:
+        await pachca.views.submit_view_response(
+            submission.view_id, submit_id=submission.submit_id, errors=dict(errors.errors)
+        )
+
+
+Deliver: TypeAlias = Callable[[FormErrors | None], Awaitable[None]]
+"""Where a `FormAnswer` goes: the webhook's HTTP answer, or `views.submit_view_response`."""
+
+
+class FormAnswer:
+    """The one answer to a form submission; the bot layer hands it to handlers as `answer`.
+
+    ```python
+    @dp.view_submit(CallbackId("order"))
+    async def order(form, answer: FormAnswer, pachca) -> None:
+        if not form.data.get("address"):
+            await answer(FormErrors(address="Where should we deliver?"))
+            return
+        await answer()  # the form closes now ...
+        await place_order(form.data)  # ... while the work goes on
+    ```
+
+    A handler that returns without answering is answered for: with the `FormErrors` it
+    returned, or closed. A second answer, or one after `expires_at`, raises before anything
+    is sent.
+    """
+
+    def __init__(self, view_id: str, submit_id: str, expires_at: float, deliver: Deliver) -> None:
+        self.view_id = view_id
+        self.submit_id = submit_id
+        self.expires_at = expires_at
+        """On the event loop's clock (`loop.time()`)."""
+        self.answered = False
+        self._deliver = deliver
+
+    def __repr__(self) -> str:
+        return f"<FormAnswer {self.submit_id} answered={self.answered}>"
+
+    def remaining(self) -> float:
+        """Seconds left to answer (negative once expired)."""
+        return self.expires_at - asyncio.get_running_loop().time()
+
+    def close(self) -> None:
+        """Mark the submission answered by someone else (the receiver, out of time)."""
+        self.answered = True
+
+    async def __call__(self, errors: FormErrors | None = None) -> None:
+        """Keep the form open with `errors`, or close it; once, in time."""
+        if self.answered:
+            raise InvalidRequestError(f"form submission {self.submit_id} was answered already")
+        late = asyncio.get_running_loop().time() - self.expires_at
+        if late >= 0:
+            raise SubmitExpiredError(
+                f"the time to answer form submission {self.submit_id} ran out {late:.2f} s ago"
+            )
+        self.answered = True
+        await self._deliver(errors)
+
+
 __all__ = [
+    "ANSWER_LIFETIME",
     "TRIGGER_LIFETIME",
     "Form",
+    "FormAnswer",
     "FormErrors",
     "Option",
     "OptionLike",
+    "SubmitExpiredError",
     "Trigger",
     "TriggerExpiredError",
+    "answer_form",
     "checkbox",
     "date_picker",
     "divider",

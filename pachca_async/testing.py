@@ -49,6 +49,7 @@ import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ._exceptions import InvalidRequestError
 from ._fake import FakePachca, signed_delivery, stamp
 from ._fake_http import Call
 from ._local_bot import LocalBot
@@ -106,7 +107,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def advance(self, seconds: float) -> None:
         """Move the clock forward by hand (timers due by then run on the next iteration)."""
         if seconds < 0:
-            raise ValueError("the clock only moves forward")
+            raise InvalidRequestError("the clock only moves forward")
         self._virtual_now += seconds
 
 

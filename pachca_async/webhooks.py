@@ -20,14 +20,13 @@ object: a new kind of event from Pachca never crashes a bot.
 
 from __future__ import annotations
 
-import datetime
 import enum
 import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -37,6 +36,7 @@ from ._generated.models import (
     ButtonWebhookPayload,
     ChatMemberWebhookPayload,
     CompanyMemberWebhookPayload,
+    ExportWebhookPayload,
     LinkSharedWebhookPayload,
     MessageWebhookPayload,
     ReactionWebhookPayload,
@@ -62,26 +62,16 @@ MAX_DEPTH = 64
 far deeper ones are refused (`NOT_JSON`) before anything walks them recursively."""
 
 
-@attrs.define(kw_only=True)
-class ExportReadyPayload:
-    """The callback Pachca posts to an export's `webhook_url` when the archive is ready.
-
-    Not part of the published spec; its shape comes from the export guide. Pachca documents no
-    signature for it (exports are requested with a user's token, not a bot's).
-    """
-
-    type_: Literal["export"] = attrs.field(default="export", metadata={"json": "type"})
-    event: Literal["ready"] = "ready"
-    export_id: int
-    """Pass it to `pachca.chats.download_export` to fetch the archive."""
-    created_at: datetime.datetime
+ExportReadyPayload = ExportWebhookPayload
+"""The name this SDK gave the export callback before the spec described it (same class)."""
 
 
-WebhookPayload: TypeAlias = WebhookPayloadUnion | ExportReadyPayload
+WebhookPayload: TypeAlias = WebhookPayloadUnion | ExportWebhookPayload
 """Any payload a bot can receive (`UnknownWebhookPayload` for kinds this SDK does not know)."""
 
 _PAYLOAD: Any = WebhookPayloadUnion
-_EXTRA_KINDS: Mapping[tuple[str, str], type[Any]] = {("export", "ready"): ExportReadyPayload}
+# Posted to the URL given with the export request, not to the bot's webhook: outside the union.
+_EXTRA_KINDS: Mapping[tuple[str, str], type[Any]] = {("export", "ready"): ExportWebhookPayload}
 
 
 @attrs.frozen(kw_only=True)
@@ -212,7 +202,7 @@ def parse_payload(data: Mapping[str, Any]) -> WebhookPayload:
     except Exception as error:  # a known kind with unexpected fields: keep it, raw
         logger.warning("%s/%s payload does not match its model (%r); kept as unknown", *kind, error)
         return UnknownWebhookPayload(
-            type_=str(data.get("type", "")), event=str(data.get("event", "")), raw=dict(data)
+            type=str(data.get("type", "")), event=str(data.get("event", "")), raw=dict(data)
         )
 
 
@@ -263,6 +253,7 @@ __all__ = [
     "ChatMemberWebhookPayload",
     "CompanyMemberWebhookPayload",
     "ExportReadyPayload",
+    "ExportWebhookPayload",
     "Failure",
     "LinkSharedWebhookPayload",
     "MessageWebhookPayload",

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
+from pachca_async import InvalidRequestError
 from pachca_async.bot import Dispatcher
 from pachca_async.pytest_plugin import BotFactory
-from pachca_async.testing import FakePachca
+from pachca_async.testing import FakePachca, LocalBot
 from pachca_async.webhooks import MessageWebhookPayload
-from tests.readme import python_blocks
+from tests.readme import modules, python_blocks
 
 BOT = """
 from pachca_async import PachcaClient
@@ -115,8 +116,7 @@ def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester) -> None:
 
 
 def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
-    bot, buttons = python_blocks("## Bots")[:2]  # the quick start's bot, `my_bot`
-    pytester.makepyfile(my_bot=bot.replace("asyncio.run(main())", "") + buttons)
+    pytester.makepyfile(my_bot=modules()["my_bot"])  # the README's bot, as written
     pytester.makepyfile(test_readme=python_blocks("### The pytest plugin")[0])
     configure(pytester, "strict")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
@@ -161,3 +161,10 @@ async def test_an_error_a_bot_middleware_handles_does_not_fail_the_delivery(
     ]
     await bot.close()
     assert dp.middlewares == [apologise]  # the dispatcher is left as it was
+
+
+async def test_a_local_bot_not_started_says_so() -> None:
+    async with FakePachca() as api, api.client() as pachca:
+        bot = LocalBot(Dispatcher(), api, pachca)
+        with pytest.raises(InvalidRequestError, match="start the LocalBot"):
+            await bot.deliver({"type": "message"})

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from pachca_async import InvalidRequestError
 from pachca_async.testing import VirtualClockLoop, run_virtual
 
 
@@ -80,7 +81,7 @@ def test_advance_moves_forward_only() -> None:
     try:
         loop.advance(5)
         assert loop.time() == 15.0
-        with pytest.raises(ValueError, match="forward"):
+        with pytest.raises(InvalidRequestError, match="forward"):
             loop.advance(-1)
     finally:
         loop.close()

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from pachca_async import ConnectError, NotFoundError, PachcaClient, Request, Response
+from pachca_async import (
+    ConnectError,
+    InvalidRequestError,
+    NotFoundError,
+    PachcaClient,
+    Request,
+    Response,
+)
 from pachca_async._generated.services.messages import CREATE_MESSAGE
 from pachca_async.testing import MockTransport, json_response, request_json, run_virtual
 from tests.readme import python_blocks
@@ -101,6 +108,8 @@ def test_request_json_refuses_a_body_that_is_not_json() -> None:
         yield b"--boundary"
 
     upload = Request("POST", f"{BASE}/storage", operation=CREATE_MESSAGE, body=chunks())
-    with pytest.raises(TypeError, match=r"messages\.create_message sends a form or a stream"):
+    with pytest.raises(
+        InvalidRequestError, match=r"messages\.create_message sends a form or a stream"
+    ):
         request_json(upload)
     assert request_json(Request("GET", BASE, operation=CREATE_MESSAGE)) is None

@@ -23,22 +23,31 @@ __all__ = [
     "ApiErrorItem",
     "AuditDetailsBot",
     "AuditDetailsBotOAuthClient",
+    "AuditDetailsBotOAuthClientDisabled",
+    "AuditDetailsBotOAuthClientSecretRotated",
     "AuditDetailsBotScopes",
+    "AuditDetailsBotTokenUpdated",
     "AuditDetailsBotWebhookSettings",
     "AuditDetailsChatId",
     "AuditDetailsChatPermission",
     "AuditDetailsChatRenamed",
+    "AuditDetailsDeviceAuthorizationApproved",
+    "AuditDetailsDeviceAuthorizationDenied",
     "AuditDetailsDlp",
     "AuditDetailsEmpty",
     "AuditDetailsInitiator",
     "AuditDetailsInviter",
     "AuditDetailsKms",
+    "AuditDetailsLoginGrantApproved",
+    "AuditDetailsLoginGrantCreated",
+    "AuditDetailsLoginGrantDenied",
     "AuditDetailsOAuthAuthorizationGranted",
     "AuditDetailsOAuthAuthorizationRevoked",
     "AuditDetailsRoleChanged",
     "AuditDetailsSearch",
     "AuditDetailsTagChat",
     "AuditDetailsTagName",
+    "AuditDetailsToken",
     "AuditDetailsTokenScopes",
     "AuditDetailsUserUpdated",
     "AuditDetailsVideoCallFinished",
@@ -47,27 +56,49 @@ __all__ = [
     "AuditEvent",
     "AuditEventDetailsUnion",
     "AuditEventKey",
+    "AuditLoginGrantDenyReason",
+    "AuditLoginGrantDevice",
+    "AuditLoginGrantDevicePlatform",
     "AvatarData",
+    "BotAccessToken",
     "BotCanEdit",
     "BotCreateRequest",
     "BotCreateRequestWebhook",
     "BotCreateResponse",
     "BotEventName",
+    "BotOAuthClient",
+    "BotOAuthClientRequest",
+    "BotPermissions",
+    "BotPromo",
+    "BotPromoImage",
+    "BotPromoRequest",
     "BotResponse",
+    "BotScopeCatalog",
+    "BotScopeCatalogGroup",
+    "BotScopeCatalogItem",
+    "BotScopeCatalogPreset",
+    "BotSelfResponse",
+    "BotSelfTokenResponse",
+    "BotSelfWebhook",
     "BotTemplateEngine",
+    "BotTokenCreateRequest",
+    "BotTokenUpdateRequest",
     "BotTriggerOn",
     "BotUpdateRequest",
     "BotUpdateRequestWebhook",
     "BotWebhook",
+    "BotWebhookKind",
     "BotWebhookSelfUpdateRequest",
     "BotWebhookSelfUpdateRequestWebhook",
     "BotWhoCanAdd",
     "Button",
     "ButtonWebhookPayload",
     "Chat",
+    "ChatActivity",
     "ChatAvailability",
     "ChatCreateRequest",
     "ChatCreateRequestChat",
+    "ChatExport",
     "ChatMemberRole",
     "ChatMemberRoleFilter",
     "ChatMemberWebhookPayload",
@@ -75,12 +106,30 @@ __all__ = [
     "ChatSubtype",
     "ChatUpdateRequest",
     "ChatUpdateRequestChat",
+    "CompanyBotResponse",
+    "CompanyBotWebhook",
     "CompanyMemberWebhookPayload",
+    "CreateChatResponse",
+    "CreateChatResponseMeta",
     "CustomProperty",
     "CustomPropertyDataType",
     "CustomPropertyDefinition",
+    "Draft",
+    "DraftCreateRequest",
+    "DraftCreateRequestDraft",
+    "DraftFileRequest",
+    "DraftRepetition",
+    "DraftRepetitionInterval",
+    "DraftRepetitionRequest",
+    "DraftSchedule",
+    "DraftScheduleRequest",
+    "DraftType",
+    "DraftUpdateRequest",
+    "DraftUpdateRequestDraft",
     "ExportRequest",
+    "ExportWebhookPayload",
     "File",
+    "FileTarget",
     "FileType",
     "FileUploadRequest",
     "Forwarding",
@@ -92,6 +141,7 @@ __all__ = [
     "LinkPreviewImage",
     "LinkPreviewsRequest",
     "LinkSharedWebhookPayload",
+    "MarkChatUnreadRequest",
     "MemberEventType",
     "Message",
     "MessageCreateRequest",
@@ -106,7 +156,12 @@ __all__ = [
     "MessageUpdateRequestMessageFilesItem",
     "MessageWebhookPayload",
     "OAuthError",
+    "OAuthErrorCode",
+    "OAuthRevokeRequest",
     "OAuthScope",
+    "OAuthToken",
+    "OAuthTokenRequest",
+    "OAuthTokenTypeHint",
     "OpenViewRequest",
     "OpenViewRequestView",
     "PaginationMeta",
@@ -122,6 +177,8 @@ __all__ = [
     "SortOrder",
     "StatusUpdateRequest",
     "StatusUpdateRequestStatus",
+    "SubmitViewResponseRequest",
+    "SubmitViewResponseResult",
     "TagNamesFilter",
     "Task",
     "TaskCreateRequest",
@@ -135,6 +192,8 @@ __all__ = [
     "Thread",
     "UnknownAuditDetails",
     "UnknownWebhookPayload",
+    "UpdateBotAvatarRequest",
+    "UpdateChatAvatarRequest",
     "UpdateMemberRoleRequest",
     "UpdateProfileAvatarRequest",
     "UpdateUserAvatarRequest",
@@ -276,6 +335,62 @@ class AuditEventKey(LenientEnum):
     """Video call ended."""
     VIDEO_CALL_RECORDING_READY = "video_call_recording_ready"
     """Video call recording available."""
+    USER_2FA_DISABLED = "user_2fa_disabled"
+    """Two-factor authentication was turned off for a user."""
+    LOGIN_GRANT_CREATED = "login_grant_created"
+    """A QR code for signing in to the mobile app was made."""
+    LOGIN_GRANT_APPROVED = "login_grant_approved"
+    """A user confirmed a sign-in by QR code."""
+    LOGIN_GRANT_DENIED = "login_grant_denied"
+    """A sign-in by QR code was refused."""
+    COMPANY_CHATS_ACCESSED = "company_chats_accessed"
+    """Every chat of the workspace was listed."""
+    COMPANY_BOTS_ACCESSED = "company_bots_accessed"
+    """Every bot of the workspace was listed."""
+    BOT_OAUTH_CLIENT_DISABLED = "bot_oauth_client_disabled"
+    """A bot's OAuth client was turned off."""
+    BOT_OAUTH_CLIENT_SECRET_ROTATED = "bot_oauth_client_secret_rotated"
+    """A bot's OAuth client secret was replaced."""
+    BOT_OAUTH_CLIENT_SECRET_ISSUED = "bot_oauth_client_secret_issued"
+    """A bot's OAuth client secret was issued."""
+    BOT_TOKEN_CREATED = "bot_token_created"
+    """A bot token was issued."""
+    BOT_TOKEN_UPDATED = "bot_token_updated"
+    """A bot token's name or scopes changed."""
+    BOT_TOKEN_REISSUED = "bot_token_reissued"
+    """One of a bot's tokens was reissued."""
+    BOT_TOKEN_DELETED = "bot_token_deleted"
+    """A bot token was deleted."""
+    OAUTH_TOKEN_REVOKED = "oauth_token_revoked"
+    """An OAuth client revoked a token it had been given."""
+    OAUTH_DEVICE_AUTHORIZATION_APPROVED = "oauth_device_authorization_approved"
+    """A user let an app on a device sign in."""
+    OAUTH_DEVICE_AUTHORIZATION_DENIED = "oauth_device_authorization_denied"
+    """A user refused an app on a device."""
+    EXCHANGE_DISABLED = "exchange_disabled"
+    """The Exchange integration was turned off."""
+
+
+class AuditLoginGrantDenyReason(LenientEnum):
+    """Why a sign-in by QR code was refused."""
+
+    DENIED = "denied"
+    """The user refused it."""
+    VERIFICATION_FAILED = "verification_failed"
+    """The user typed digits other than the device showed."""
+
+
+class AuditLoginGrantDevicePlatform(LenientEnum):
+    """Platform of the mobile app signing in by QR code."""
+
+    IOS = "iOS"
+    """The iOS app."""
+    ANDROID = "Android"
+    """The Android app."""
+    RUSTORE = "Rustore"
+    """The Android app from RuStore."""
+    APPGALLERY = "Appgallery"
+    """The Android app from AppGallery."""
 
 
 class BotCanEdit(LenientEnum):
@@ -348,6 +463,17 @@ class BotTriggerOn(LenientEnum):
     """Links that need a preview."""
 
 
+class BotWebhookKind(LenientEnum):
+    """Where a bot's incoming webhook comes from."""
+
+    SIMPLE = "simple"
+    """Any sender: the message is built from the body with the bot's template."""
+    GITLAB = "gitlab"
+    """GitLab: Pachca reads the event and writes the message itself."""
+    GRAFANA = "grafana"
+    """Grafana: Pachca reads the alert and writes the message itself."""
+
+
 class BotWhoCanAdd(LenientEnum):
     """Who is allowed to add a bot to chats."""
 
@@ -359,6 +485,15 @@ class BotWhoCanAdd(LenientEnum):
     """The creator, admins and regular members."""
     ANYONE = "anyone"
     """Everyone, guests included."""
+
+
+class ChatActivity(LenientEnum):
+    """Which chats a listing includes."""
+
+    ACTIVE = "active"
+    """Chats in use."""
+    ARCHIVED = "archived"
+    """Archived chats."""
 
 
 class ChatAvailability(LenientEnum):
@@ -427,6 +562,53 @@ class CustomPropertyDataType(LenientEnum):
     """URL."""
 
 
+class DraftRepetitionInterval(LenientEnum):
+    """How often a scheduled message is sent again."""
+
+    ONCE = "once"
+    """Sent once, not repeated."""
+    DAILY = "daily"
+    """Every day."""
+    WEEKLY = "weekly"
+    """Every week."""
+    MONTHLY = "monthly"
+    """Every month."""
+    EVERY_2_MONTHS = "every_2_months"
+    """Every two months."""
+    EVERY_3_MONTHS = "every_3_months"
+    """Every three months."""
+    EVERY_4_MONTHS = "every_4_months"
+    """Every four months."""
+    EVERY_6_MONTHS = "every_6_months"
+    """Every six months."""
+    YEARLY = "yearly"
+    """Every year."""
+
+
+class DraftType(LenientEnum):
+    """Which kind of drafts a listing includes."""
+
+    REGULAR = "regular"
+    """Plain drafts."""
+    SCHEDULED = "scheduled"
+    """Scheduled messages."""
+    ALL = "all"
+    """Both."""
+
+
+class FileTarget(LenientEnum):
+    """A derived form of a file that `files.download_file` can send instead of the original."""
+
+    PDF_PREVIEW = "pdf_preview"
+    """The document converted to PDF."""
+    PDF_FIRST_PAGE = "pdf_first_page"
+    """The document's first page as a picture."""
+    THUMB = "thumb"
+    """A smaller copy of the image."""
+    IMAGE = "image"
+    """The image as it is."""
+
+
 class FileType(LenientEnum):
     """Kind of file."""
 
@@ -438,6 +620,8 @@ class FileType(LenientEnum):
     """Audio recording."""
     VOICE = "voice"
     """Recorded voice message."""
+    VIDEO = "video"
+    """Video recording."""
 
 
 class InviteStatus(LenientEnum):
@@ -483,6 +667,28 @@ class MessageSortField(LenientEnum):
 
     ID = "id"
     """Message identifier."""
+
+
+class OAuthErrorCode(LenientEnum):
+    """Why an OAuth request or token was refused."""
+
+    INVALID_TOKEN = "invalid_token"
+    """The token is missing, unknown, expired or revoked."""
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    """The token lacks the scope this call needs."""
+    ROLE_FORBIDDEN = "role_forbidden"
+    """The scope is there, but the owner's role does not allow the action."""
+    INVALID_REQUEST = "invalid_request"
+    """A required parameter is missing or malformed."""
+    INVALID_CLIENT = "invalid_client"
+    """The client ID or secret is wrong."""
+    INVALID_GRANT = "invalid_grant"
+    """The code expired, was used already, belongs to another redirect URI, or the verifier does not
+    match."""
+    UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+    """This `grant_type` is not supported."""
+    UNAUTHORIZED_CLIENT = "unauthorized_client"
+    """The token belongs to another bot, or the client did not prove who it is."""
 
 
 class OAuthScope(LenientEnum):
@@ -541,6 +747,25 @@ class OAuthScope(LenientEnum):
     SEARCHUSERS = "search:users"
     SEARCHCHATS = "search:chats"
     SEARCHMESSAGES = "search:messages"
+    CHATSMARK_UNREAD = "chats:mark_unread"
+    """Mark chats unread."""
+    COMPANY_CHATSREAD = "company_chats:read"
+    """List every chat of the workspace."""
+    COMPANY_BOTSREAD = "company_bots:read"
+    """List every bot of the workspace."""
+    DRAFTSREAD = "drafts:read"
+    """Read drafts and scheduled messages."""
+    DRAFTSWRITE = "drafts:write"
+    """Create, change and delete drafts and scheduled messages."""
+
+
+class OAuthTokenTypeHint(LenientEnum):
+    """What kind of token is being revoked."""
+
+    ACCESS_TOKEN = "access_token"
+    """An access token."""
+    REFRESH_TOKEN = "refresh_token"
+    """A refresh token."""
 
 
 class ReactionEventType(LenientEnum):
@@ -746,6 +971,40 @@ class ValidationErrorCode(LenientEnum):
     """The message was removed."""
     THREAD_MESSAGE = "thread_message"
     """A thread cannot be started from a message that is already inside a thread."""
+    NEXT_SEND_AT_INVALID = "next_send_at_invalid"
+    """The send time of a scheduled message is not valid."""
+    SCHEDULE_INVALID = "schedule_invalid"
+    """The schedule is not valid."""
+    SCHEDULE_END_DATE_INVALID = "schedule_end_date_invalid"
+    """The end of the schedule is not valid."""
+    SCHEDULED_MESSAGES_LIMIT = "scheduled_messages_limit"
+    """Too many scheduled messages."""
+    DRAFT_TYPE_CHANGE_FORBIDDEN = "draft_type_change_forbidden"
+    """A draft cannot become a scheduled message, or the reverse."""
+    CONFIDENTIAL_DOWNLOAD_DENIED = "confidential_download_denied"
+    """The file is confidential and cannot be downloaded."""
+    DECRYPTION_FAILED = "decryption_failed"
+    """The file could not be decrypted."""
+    BOT_ADD_DENIED = "bot_add_denied"
+    """The bot may not be added here."""
+    SINGLE_CHAT_BOT_OCCUPIED = "single_chat_bot_occupied"
+    """The single-chat bot is in another chat already."""
+    SINGLE_CHAT_BOT_TAG_DENIED = "single_chat_bot_tag_denied"
+    """A single-chat bot cannot join through a group tag."""
+    RESTRICTED_BOT_TAG_DENIED = "restricted_bot_tag_denied"
+    """A restricted bot cannot join through a group tag."""
+    BOT_CHANGED_CONCURRENTLY = "bot_changed_concurrently"
+    """The bot was changed by someone else meanwhile; try again."""
+    TIMEOUT = "timeout"
+    """The operation took too long."""
+    DAILY_INVITES_LIMIT = "daily_invites_limit"
+    """The daily limit of invitations is reached."""
+    VIEW_NOT_FOUND = "view_not_found"
+    """No such form view."""
+    SUBMIT_EXPIRED = "submit_expired"
+    """The form submission can no longer be answered."""
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    """The service is temporarily unavailable."""
 
 
 class VideoCallEventType(LenientEnum):
@@ -802,6 +1061,9 @@ class AccessTokenInfo:
     """When the token was last used; `null` if it has never been used. Refreshed no more than once
     an hour, so it can be slightly out of date."""
 
+    authorized_at: datetime.datetime | Unset | None = UNSET
+    """When the user authorized the OAuth client this token came from; `null` for other tokens."""
+
 
 @define(kw_only=True)
 class AddMembersRequest:
@@ -837,7 +1099,7 @@ class ApiErrorItem:
     key: str
     """Name of the field the error refers to."""
 
-    value: str | None
+    value: Any | Unset = UNSET
     """The offending field value; `null` when the error is not about a particular value."""
 
     message: str
@@ -874,6 +1136,46 @@ class AuditDetailsBotOAuthClient:
     """Settings that changed, keyed by setting name (`confidential`, `redirect_uris`, `scopes`);
     each value holds the `previous` and `new` values."""
 
+    bot_id: int
+    """Identifier of the bot concerned."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who made the change; `null` when it was not a user."""
+
+
+@define(kw_only=True)
+class AuditDetailsBotOAuthClientDisabled:
+    """Audit details for `bot_oauth_client_disabled`."""
+
+    bot_id: int
+    """Identifier of the bot."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    deleted_access_tokens_count: int
+    """How many tokens were deleted with it."""
+
+    deleted_access_grants_count: int
+    """How many unused authorization codes were deleted with it."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who did it; `null` when it was not a user."""
+
+
+@define(kw_only=True)
+class AuditDetailsBotOAuthClientSecretRotated:
+    """Audit details for `bot_oauth_client_secret_rotated`."""
+
+    bot_id: int
+    """Identifier of the bot."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who did it; `null` when it was not a user."""
+
 
 @define(kw_only=True)
 class AuditDetailsBotScopes:
@@ -885,6 +1187,35 @@ class AuditDetailsBotScopes:
     removed_scopes: list[str]
     """Scopes taken away from the bot token."""
 
+    bot_id: int
+    """Identifier of the bot concerned."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who made the change; `null` when it was not a user."""
+
+
+@define(kw_only=True)
+class AuditDetailsBotTokenUpdated:
+    """Audit details for `bot_token_updated`."""
+
+    token_kind: str
+    """Kind of token."""
+
+    resource_owner_id: int
+    """The user the token acts as."""
+
+    current_scopes: list[str]
+    """Scopes of the token after the change."""
+
+    token_name: str | Unset | None = UNSET
+    """Name of the token; `null` if none."""
+
+    bot_id: int | Unset | None = UNSET
+    """Identifier of the bot; `null` for other tokens."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who did it; `null` when it was not a user."""
+
 
 @define(kw_only=True)
 class AuditDetailsBotWebhookSettings:
@@ -893,6 +1224,12 @@ class AuditDetailsBotWebhookSettings:
     changes: dict[str, Any]
     """Webhook settings that changed, keyed by setting name (`outgoing_url`, `ignore_self_messages`,
     `events_history_enabled`); each value holds the `previous` and `new` values."""
+
+    bot_id: int
+    """Identifier of the bot concerned."""
+
+    actor_id: int | Unset | None = UNSET
+    """Who made the change; `null` when it was not a user."""
 
 
 @define(kw_only=True)
@@ -920,6 +1257,34 @@ class AuditDetailsChatRenamed:
 
     new_name: str
     """Chat name after the change."""
+
+
+@define(kw_only=True)
+class AuditDetailsDeviceAuthorizationApproved:
+    """Audit details for `oauth_device_authorization_approved`."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    scopes: list[str]
+    """Scopes granted."""
+
+    device_name: str | Unset | None = UNSET
+    """Name of the device; `null` if unknown."""
+
+
+@define(kw_only=True)
+class AuditDetailsDeviceAuthorizationDenied:
+    """Audit details for `oauth_device_authorization_denied`."""
+
+    client_id: str
+    """Identifier of the OAuth client."""
+
+    scopes: list[str]
+    """Scopes that were asked for."""
+
+    device_name: str | Unset | None = UNSET
+    """Name of the device; `null` if unknown."""
 
 
 @define(kw_only=True)
@@ -990,6 +1355,39 @@ class AuditDetailsKms:
 
 
 @define(kw_only=True)
+class AuditDetailsLoginGrantApproved:
+    """Audit details for `login_grant_approved`."""
+
+    login_grant_id: str
+    """Identifier of the QR sign-in."""
+
+    device: AuditLoginGrantDevice
+    """The device signing in by QR code."""
+
+
+@define(kw_only=True)
+class AuditDetailsLoginGrantCreated:
+    """Audit details for `login_grant_created`."""
+
+    login_grant_id: str
+    """Identifier of the QR sign-in."""
+
+
+@define(kw_only=True)
+class AuditDetailsLoginGrantDenied:
+    """Audit details for `login_grant_denied`."""
+
+    login_grant_id: str
+    """Identifier of the QR sign-in."""
+
+    device: AuditLoginGrantDevice
+    """The device signing in by QR code."""
+
+    reason: AuditLoginGrantDenyReason
+    """Why a sign-in by QR code was refused."""
+
+
+@define(kw_only=True)
 class AuditDetailsOAuthAuthorizationGranted:
     """Audit details for the `oauth_authorization_granted` event."""
 
@@ -1009,6 +1407,9 @@ class AuditDetailsOAuthAuthorizationRevoked:
 
     revoked_tokens_count: int
     """How many tokens were revoked."""
+
+    user_id: int | Unset | None = UNSET
+    """The user whose authorization was revoked; `null` if unknown."""
 
 
 @define(kw_only=True)
@@ -1068,6 +1469,26 @@ class AuditDetailsTagName:
 
 
 @define(kw_only=True)
+class AuditDetailsToken:
+    """Audit details for a bot token issued, reissued or deleted."""
+
+    token_kind: str
+    """Kind of token."""
+
+    resource_owner_id: int
+    """The user the token acts as."""
+
+    scopes: list[str]
+    """Scopes of the token."""
+
+    token_name: str | Unset | None = UNSET
+    """Name of the token; `null` if none."""
+
+    bot_id: int | Unset | None = UNSET
+    """Identifier of the bot; `null` for other tokens."""
+
+
+@define(kw_only=True)
 class AuditDetailsTokenScopes:
     """Audit details for the `access_token_created`, `access_token_updated` and
     `access_token_destroy` events."""
@@ -1098,7 +1519,7 @@ class AuditDetailsVideoCallFinished:
     started_message_id: int | None
     """Identifier of the message announcing the call start; `null` if there is none."""
 
-    duration: int
+    duration: int | None
     """Length of the call in seconds."""
 
     max_members_count: int
@@ -1176,6 +1597,23 @@ class AuditEvent:
 
 
 @define(kw_only=True)
+class AuditLoginGrantDevice:
+    """The device signing in by QR code."""
+
+    name: str
+    """Name of the device."""
+
+    platform: AuditLoginGrantDevicePlatform
+    """Platform of the mobile app signing in by QR code."""
+
+    os_version: str | Unset = UNSET
+    """Version of the operating system."""
+
+    app_version: str | Unset = UNSET
+    """Version of the app."""
+
+
+@define(kw_only=True)
 class AvatarData:
     """Avatar information."""
 
@@ -1184,11 +1622,55 @@ class AvatarData:
 
 
 @define(kw_only=True)
+class BotAccessToken:
+    """An access token of a bot."""
+
+    id: int
+    """Identifier of the token."""
+
+    token: str = field(repr=False)
+    """The token; shown whole only when it is issued or reissued, masked otherwise."""
+
+    name: str | Unset | None = UNSET
+    """Name given to the token; `null` for the bot's main token."""
+
+    user_id: int
+    """Identifier of the bot user the token acts as."""
+
+    scopes: list[str]
+    """Scopes the token carries."""
+
+    created_at: datetime.datetime
+    """When the token was issued."""
+
+    revoked_at: datetime.datetime | Unset | None = UNSET
+    """When the token was revoked; `null` while it works."""
+
+    expires_in: int | Unset | None = UNSET
+    """Seconds the token has left; `null` when it does not expire."""
+
+    last_used_at: datetime.datetime | Unset | None = UNSET
+    """When the token was last used; `null` if never."""
+
+    authorized_at: datetime.datetime | Unset | None = UNSET
+    """When the token was authorized; `null` if it was not issued through OAuth."""
+
+
+@define(kw_only=True)
 class BotCreateRequest:
     """Body for creating a bot."""
 
     webhook: BotCreateRequestWebhook
     """Settings of the bot to create."""
+
+    empty: bool | Unset = UNSET
+    """True to create the bot without a webhook."""
+
+    oauth_client: BotOAuthClientRequest | Unset = UNSET
+    """Settings of a bot's OAuth client; sending it turns the client on."""
+
+    promo: BotPromoRequest | Unset = UNSET
+    """Changes to a bot's promo page."""
 
 
 @define(kw_only=True)
@@ -1248,6 +1730,12 @@ class BotCreateRequestWebhook:
     """If true, the bot may belong to only one group chat (discussion or channel); if false, to any
     number. Direct chats and threads are not counted. Can only be set at creation time."""
 
+    kind: BotWebhookKind | Unset = UNSET
+    """Where a bot's incoming webhook comes from."""
+
+    unfurl_domains: list[str] | Unset = UNSET
+    """Domains whose links the bot unfurls."""
+
 
 @define(kw_only=True)
 class BotCreateResponse:
@@ -1259,9 +1747,132 @@ class BotCreateResponse:
     webhook: BotWebhook
     """Configuration of a bot and its webhooks."""
 
-    access_token: str
+    access_token: str | Unset | None = field(default=UNSET, repr=False)
     """Access token of the bot, returned on creation and on token rotation. It is also shown in the
     bot settings on the "API" tab."""
+
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    created_at: datetime.datetime
+    """When the bot was created."""
+
+    authorized_users_count: int
+    """How many users authorized the bot's OAuth client."""
+
+    oauth_client_enabled: bool
+    """True if the bot's OAuth client is on."""
+
+    permissions: BotPermissions
+    """What you may do with this bot."""
+
+    avatar_url: str | Unset | None = UNSET
+    """Address of the bot's avatar; `null` if none."""
+
+    creator_id: int | Unset | None = UNSET
+    """Who created the bot; `null` if unknown."""
+
+    last_used_at: datetime.datetime | Unset | None = UNSET
+    """When the bot's token was last used; `null` if never."""
+
+    oauth_client: BotOAuthClient | Unset | None = UNSET
+    """The bot's OAuth client; `null` when it has none."""
+
+    promo: BotPromo | Unset | None = UNSET
+    """The bot's promo page; `null` when it has none."""
+
+    client_secret: str | Unset | None = field(default=UNSET, repr=False)
+    """The OAuth client secret, shown only right after it is issued."""
+
+
+@define(kw_only=True)
+class BotOAuthClient:
+    """The OAuth client of a bot, through which users authorize it."""
+
+    client_id: str
+    """Public identifier of the client."""
+
+    client_secret_preview: str
+    """The first characters of the client secret, for recognising it."""
+
+    confidential: bool
+    """True if the client keeps a secret (a server); false for public clients using PKCE."""
+
+    redirect_uris: list[str]
+    """Addresses the authorization may redirect back to."""
+
+    scopes: list[str]
+    """Scopes users are asked to grant."""
+
+
+@define(kw_only=True)
+class BotOAuthClientRequest:
+    """Settings of a bot's OAuth client; sending it turns the client on."""
+
+    confidential: bool | Unset = UNSET
+    """True if the client keeps a secret; false for a public client using PKCE."""
+
+    redirect_uris: list[str] | Unset = UNSET
+    """Addresses the authorization may redirect back to."""
+
+    scopes: list[str] | Unset = UNSET
+    """Scopes users are asked to grant."""
+
+
+@define(kw_only=True)
+class BotPermissions:
+    """What you may do with this bot."""
+
+    update_oauth_client: bool
+    """True if you may change the bot's OAuth client."""
+
+    recreate_token: bool
+    """True if you may replace the bot's token."""
+
+    destroy: bool
+    """True if you may delete the bot."""
+
+
+@define(kw_only=True)
+class BotPromo:
+    """The page that presents a bot to the workspace."""
+
+    description: str | Unset | None = UNSET
+    """Text of the promo page; `null` if none."""
+
+    published: bool
+    """True if the promo page is shown to the workspace."""
+
+    promo_images: list[BotPromoImage]
+    """Pictures of the promo page."""
+
+
+@define(kw_only=True)
+class BotPromoImage:
+    """A picture of a bot's promo page."""
+
+    key: str
+    """Storage key of the uploaded picture."""
+
+    url: str
+    """Address to load the picture from."""
+
+
+@define(kw_only=True)
+class BotPromoRequest:
+    """Changes to a bot's promo page."""
+
+    description: str | Unset = UNSET
+    """Text of the promo page."""
+
+    published: bool | Unset = UNSET
+    """Whether to show the promo page to the workspace."""
+
+    promo_images: list[str] | Unset = UNSET
+    """Storage keys of uploaded pictures, in the order shown."""
 
 
 @define(kw_only=True)
@@ -1274,13 +1885,220 @@ class BotResponse:
     webhook: BotWebhook
     """Configuration of a bot and its webhooks."""
 
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    created_at: datetime.datetime
+    """When the bot was created."""
+
+    authorized_users_count: int
+    """How many users authorized the bot's OAuth client."""
+
+    oauth_client_enabled: bool
+    """True if the bot's OAuth client is on."""
+
+    permissions: BotPermissions
+    """What you may do with this bot."""
+
+    avatar_url: str | Unset | None = UNSET
+    """Address of the bot's avatar; `null` if none."""
+
+    creator_id: int | Unset | None = UNSET
+    """Who created the bot; `null` if unknown."""
+
+    last_used_at: datetime.datetime | Unset | None = UNSET
+    """When the bot's token was last used; `null` if never."""
+
+    oauth_client: BotOAuthClient | Unset | None = UNSET
+    """The bot's OAuth client; `null` when it has none."""
+
+    promo: BotPromo | Unset | None = UNSET
+    """The bot's promo page; `null` when it has none."""
+
+    client_secret: str | Unset | None = field(default=UNSET, repr=False)
+    """The OAuth client secret, shown only right after it is issued."""
+
+
+@define(kw_only=True)
+class BotScopeCatalog:
+    """The scopes a bot's tokens may carry, their groups and presets."""
+
+    scopes: list[BotScopeCatalogItem]
+    """Every scope on offer."""
+
+    groups: list[BotScopeCatalogGroup]
+    """Groups the scopes are listed under."""
+
+    presets: list[BotScopeCatalogPreset]
+    """Ready-made sets of scopes."""
+
+
+@define(kw_only=True)
+class BotScopeCatalogGroup:
+    """A group of related scopes."""
+
+    id: str
+    """Identifier of the group."""
+
+    title: str
+    """Readable name of the group."""
+
+    description: str
+    """What the scopes of the group allow."""
+
+
+@define(kw_only=True)
+class BotScopeCatalogItem:
+    """A scope that can be given to the bot."""
+
+    id: str
+    """The scope, as written in a token's `scopes`."""
+
+    title: str
+    """Readable name of the scope."""
+
+    group: str
+    """Identifier of the group the scope is listed under."""
+
+    preset: list[str]
+    """Identifiers of the presets that include this scope."""
+
+
+@define(kw_only=True)
+class BotScopeCatalogPreset:
+    """A ready-made set of scopes."""
+
+    id: str
+    """Identifier of the preset."""
+
+    title: str
+    """Readable name of the preset."""
+
+
+@define(kw_only=True)
+class BotSelfResponse:
+    """The calling bot and its settings."""
+
+    id: int
+    """Identifier of the bot."""
+
+    webhook: BotSelfWebhook
+    """A bot's settings, as the bot itself sees them."""
+
+    oauth_client: BotOAuthClient | Unset | None = UNSET
+    """The bot's OAuth client; `null` when it has none."""
+
+
+@define(kw_only=True)
+class BotSelfTokenResponse:
+    """The calling bot with its new token."""
+
+    id: int
+    """Identifier of the bot."""
+
+    webhook: BotSelfWebhook
+    """A bot's settings, as the bot itself sees them."""
+
+    access_token: str = field(repr=False)
+    """The bot's new token; shown only here, so store it at once."""
+
+    oauth_client: BotOAuthClient | Unset | None = UNSET
+    """The bot's OAuth client; `null` when it has none."""
+
+
+@define(kw_only=True)
+class BotSelfWebhook:
+    """A bot's settings, as the bot itself sees them."""
+
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    outgoing_url: str | Unset | None = UNSET
+    """URL that outgoing webhook events are delivered to; `null` if none is set."""
+
+    events: list[BotEventName]
+    """Event kinds the bot subscribes to."""
+
+    trigger_on: BotTriggerOn
+    """What makes a bot's outgoing webhook fire."""
+
+    commands: list[str]
+    """Trigger words the bot responds to."""
+
+    scopes: list[str]
+    """Permissions of the bot token. The default set is wider than what can be assigned by hand, so
+    it may contain values you could not set yourself."""
+
+    template: str | Unset | None = UNSET
+    """Template used to format incoming webhook messages; `null` if none is set."""
+
+    template_engine: BotTemplateEngine
+    """Engine that renders incoming webhook templates."""
+
+    challenge_key: str | Unset | None = UNSET
+    """Name of the field used to verify incoming webhooks; `null` if none is set."""
+
+    link_preview_enabled: bool
+    """Whether links in incoming webhook messages get previews."""
+
+    ignore_self_messages: bool
+    """Whether events for messages the bot itself sent are skipped."""
+
+    events_history_enabled: bool
+    """Whether a history of bot events is kept for later retrieval through the event history method."""
+
+    single_chat: bool
+    """If true, the bot may belong to only one group chat (discussion or channel); if false, to any
+    number. Direct chats and threads are not counted."""
+
+    can_edit: list[BotCanEdit]
+    """Roles that, besides the creator, may change the bot settings. The creator always can; an
+    empty list leaves editing to the creator alone."""
+
+    who_can_add: BotWhoCanAdd
+    """Who is allowed to add a bot to chats."""
+
+
+@define(kw_only=True)
+class BotTokenCreateRequest:
+    """Body for issuing another token to a bot."""
+
+    name: str
+    """Name that tells this token apart from the bot's others."""
+
+    scopes: list[str] | Unset = UNSET
+    """Scopes for the new token; the bot's default set when left out."""
+
+
+@define(kw_only=True)
+class BotTokenUpdateRequest:
+    """Body for changing one of a bot's tokens; only the fields sent change."""
+
+    name: str | Unset = UNSET
+    """New name of the token."""
+
+    scopes: list[str] | Unset = UNSET
+    """New scopes of the token, replacing the old ones."""
+
 
 @define(kw_only=True)
 class BotUpdateRequest:
     """Body for changing a bot's settings."""
 
-    webhook: BotUpdateRequestWebhook
+    webhook: BotUpdateRequestWebhook | Unset = UNSET
     """Settings of the bot to update."""
+
+    oauth_client: BotOAuthClientRequest | Unset = UNSET
+    """Settings of a bot's OAuth client; sending it turns the client on."""
+
+    promo: BotPromoRequest | Unset = UNSET
+    """Changes to a bot's promo page."""
 
 
 @define(kw_only=True)
@@ -1335,6 +2153,15 @@ class BotUpdateRequestWebhook:
     can_edit: list[BotCanEdit] | Unset = UNSET
     """Roles that, besides the creator, may change the bot settings. The creator always can; an
     empty list leaves editing to the creator alone."""
+
+    single_chat: bool | Unset = UNSET
+    """True to allow the bot in one chat only."""
+
+    kind: BotWebhookKind | Unset = UNSET
+    """Where a bot's incoming webhook comes from."""
+
+    unfurl_domains: list[str] | Unset = UNSET
+    """Domains whose links the bot unfurls."""
 
 
 @define(kw_only=True)
@@ -1392,6 +2219,24 @@ class BotWebhook:
     who_can_add: BotWhoCanAdd
     """Who is allowed to add a bot to chats."""
 
+    unfurl_domains: list[str]
+    """Domains whose links the bot unfurls."""
+
+    kind: BotWebhookKind | Unset | None = UNSET
+    """Where the bot's incoming webhook comes from."""
+
+    last_request_at: datetime.datetime | Unset | None = UNSET
+    """When the incoming webhook was last called; `null` if never."""
+
+    url: str | Unset | None = UNSET
+    """Address of the bot's incoming webhook."""
+
+    secret_token: str | Unset | None = field(default=UNSET, repr=False)
+    """Secret the incoming webhook checks callers with."""
+
+    last_request_body: str | Unset | None = UNSET
+    """Body of the last incoming webhook call."""
+
 
 @define(kw_only=True)
 class BotWebhookSelfUpdateRequest:
@@ -1427,7 +2272,7 @@ class Button:
 class ButtonWebhookPayload:
     """Outgoing webhook body sent when a message button is pressed."""
 
-    type_: Literal["button"] = field(default="button", metadata={"json": "type"})
+    type: Literal["button"] = "button"
     """Kind of object."""
 
     event: Literal["click"] = "click"
@@ -1494,6 +2339,9 @@ class Chat:
     meet_room_url: str
     """Link to the chat's video call room."""
 
+    avatar_url: str | Unset | None = UNSET
+    """Address of the chat's avatar; `null` if none."""
+
 
 @define(kw_only=True)
 class ChatCreateRequest:
@@ -1524,10 +2372,18 @@ class ChatCreateRequestChat:
 
 
 @define(kw_only=True)
+class ChatExport:
+    """An export that was started."""
+
+    id: int
+    """Identifier of the export; the export webhook and `GET /chats/exports/{id}` use it."""
+
+
+@define(kw_only=True)
 class ChatMemberWebhookPayload:
     """Outgoing webhook body sent when chat membership changes."""
 
-    type_: Literal["chat_member"] = field(default="chat_member", metadata={"json": "type"})
+    type: Literal["chat_member"] = "chat_member"
     """Kind of object."""
 
     event: MemberEventType
@@ -1569,10 +2425,80 @@ class ChatUpdateRequestChat:
 
 
 @define(kw_only=True)
+class CompanyBotResponse:
+    """A bot of the workspace."""
+
+    id: int
+    """Identifier of the bot."""
+
+    webhook: CompanyBotWebhook
+    """A bot's settings as a workspace-wide listing shows them; most may be missing."""
+
+    oauth_client: BotOAuthClient | Unset | None = UNSET
+    """The bot's OAuth client; `null` when it has none."""
+
+
+@define(kw_only=True)
+class CompanyBotWebhook:
+    """A bot's settings as a workspace-wide listing shows them; most may be missing."""
+
+    name: str
+    """Display name of the bot."""
+
+    nickname: str
+    """Nickname of the bot."""
+
+    outgoing_url: str | Unset | None = UNSET
+    """URL that outgoing webhook events are delivered to; `null` if none is set."""
+
+    events: list[BotEventName] | Unset = UNSET
+    """Event kinds the bot subscribes to."""
+
+    trigger_on: BotTriggerOn | Unset = UNSET
+    """What makes a bot's outgoing webhook fire."""
+
+    commands: list[str] | Unset = UNSET
+    """Trigger words the bot responds to."""
+
+    scopes: list[str] | Unset = UNSET
+    """Permissions of the bot token. The default set is wider than what can be assigned by hand, so
+    it may contain values you could not set yourself."""
+
+    template: str | Unset | None = UNSET
+    """Template used to format incoming webhook messages; `null` if none is set."""
+
+    template_engine: BotTemplateEngine | Unset = UNSET
+    """Engine that renders incoming webhook templates."""
+
+    challenge_key: str | Unset | None = UNSET
+    """Name of the field used to verify incoming webhooks; `null` if none is set."""
+
+    link_preview_enabled: bool | Unset = UNSET
+    """Whether links in incoming webhook messages get previews."""
+
+    ignore_self_messages: bool | Unset = UNSET
+    """Whether events for messages the bot itself sent are skipped."""
+
+    events_history_enabled: bool | Unset = UNSET
+    """Whether a history of bot events is kept for later retrieval through the event history method."""
+
+    single_chat: bool | Unset = UNSET
+    """If true, the bot may belong to only one group chat (discussion or channel); if false, to any
+    number. Direct chats and threads are not counted."""
+
+    can_edit: list[BotCanEdit] | Unset = UNSET
+    """Roles that, besides the creator, may change the bot settings. The creator always can; an
+    empty list leaves editing to the creator alone."""
+
+    who_can_add: BotWhoCanAdd | Unset = UNSET
+    """Who is allowed to add a bot to chats."""
+
+
+@define(kw_only=True)
 class CompanyMemberWebhookPayload:
     """Outgoing webhook body sent when workspace membership changes."""
 
-    type_: Literal["company_member"] = field(default="company_member", metadata={"json": "type"})
+    type: Literal["company_member"] = "company_member"
     """Kind of object."""
 
     event: UserEventType
@@ -1586,6 +2512,25 @@ class CompanyMemberWebhookPayload:
 
     webhook_timestamp: int
     """When the webhook was sent, as a UNIX timestamp."""
+
+
+@define(kw_only=True)
+class CreateChatResponse:
+    """The new chat, and which of the requested members were not found."""
+
+    data: Chat
+    """A group chat, channel or direct conversation."""
+
+    meta: CreateChatResponseMeta
+    """What else the API says about the creation."""
+
+
+@define(kw_only=True)
+class CreateChatResponseMeta:
+    """What else the API says about the creation."""
+
+    not_found_member_ids: list[int]
+    """Requested member IDs that match no user; they were left out."""
 
 
 @define(kw_only=True)
@@ -1620,6 +2565,194 @@ class CustomPropertyDefinition:
 
 
 @define(kw_only=True)
+class Draft:
+    """A draft, or a message scheduled to be sent."""
+
+    id: int
+    """Identifier of the draft."""
+
+    entity_type: MessageEntityType | Unset | None = UNSET
+    """Kind of object the draft is for."""
+
+    entity_id: int | Unset | None = UNSET
+    """Identifier of the chat, thread or user the draft is for."""
+
+    chat_id: int | Unset | None = UNSET
+    """Identifier of the chat the draft will be posted in."""
+
+    content: str
+    """Text of the draft."""
+
+    parent_message_id: int | Unset | None = UNSET
+    """Message the draft replies to; `null` if none."""
+
+    files: list[File]
+    """Files attached to the draft."""
+
+    voice_content: VoiceContent | Unset | None = UNSET
+    """The voice message of the draft; `null` if none."""
+
+    schedule: DraftSchedule | Unset | None = UNSET
+    """The schedule; `null` for a plain draft."""
+
+    next_send_at: datetime.datetime | Unset | None = UNSET
+    """When the scheduled message goes out next; `null` for a plain draft."""
+
+    created_at: datetime.datetime
+    """When the draft was created."""
+
+    updated_at: datetime.datetime
+    """When the draft last changed."""
+
+
+@define(kw_only=True)
+class DraftCreateRequest:
+    """Body for creating a draft or a scheduled message."""
+
+    draft: DraftCreateRequestDraft
+    """The draft to create."""
+
+
+@define(kw_only=True)
+class DraftCreateRequestDraft:
+    """The draft to create."""
+
+    entity_type: MessageEntityType
+    """Kind of object a message is posted to."""
+
+    entity_id: int
+    """Identifier of the chat, thread or user the draft is for."""
+
+    content: str | Unset = UNSET
+    """Text of the draft."""
+
+    parent_message_id: int | Unset = UNSET
+    """Message to reply to in its thread."""
+
+    files: list[DraftFileRequest] | Unset = UNSET
+    """Files attached to the draft."""
+
+    schedule: DraftScheduleRequest | Unset = UNSET
+    """When a scheduled message should be sent."""
+
+
+@define(kw_only=True)
+class DraftFileRequest:
+    """A file attached to a draft: a new upload (`key`) or a file the draft already has (`id`)."""
+
+    id: int | Unset = UNSET
+    """Identifier of a file the draft already has, to keep it."""
+
+    key: str
+    """Storage key of the uploaded file, as produced by the file upload step."""
+
+    name: str
+    """File name shown to users. Its extension must match the one in `key`, or the request fails
+    with 422 and code `wrong_params`."""
+
+    file_type: FileType | Unset = UNSET
+    """Kind of file."""
+
+    size: int | Unset = UNSET
+    """File size in bytes, as shown to users."""
+
+    width: int | Unset = UNSET
+    """Image width in pixels; applies when `file_type` is `image`."""
+
+    height: int | Unset = UNSET
+    """Image height in pixels; applies when `file_type` is `image`."""
+
+    duration_ms: int | Unset = UNSET
+    """Length of the recording in milliseconds; required for voice messages (`file_type` is `voice`)
+    and ignored otherwise."""
+
+    waveform: str | Unset = UNSET
+    """Amplitude data used to draw the voice message; required for voice messages (`file_type` is
+    `voice`) and ignored otherwise."""
+
+
+@define(kw_only=True)
+class DraftRepetition:
+    """How a scheduled message repeats."""
+
+    interval: DraftRepetitionInterval
+    """How often a scheduled message is sent again."""
+
+    days: list[int] | Unset = UNSET
+    """Days within the interval the message goes out on."""
+
+    nth_day: int | Unset = UNSET
+    """Which occurrence within the interval the message goes out on."""
+
+
+@define(kw_only=True)
+class DraftRepetitionRequest:
+    """How a scheduled message should repeat."""
+
+    interval: DraftRepetitionInterval
+    """How often a scheduled message is sent again."""
+
+    days: list[int] | Unset = UNSET
+    """Days within the interval the message goes out on."""
+
+    nth_day: int | Unset = UNSET
+    """Which occurrence within the interval the message goes out on."""
+
+
+@define(kw_only=True)
+class DraftSchedule:
+    """When a scheduled message is sent."""
+
+    start_date: datetime.datetime
+    """When the message is sent first."""
+
+    end_date: datetime.datetime | Unset | None = UNSET
+    """After this moment the message is no longer repeated; `null` for no end."""
+
+    repetition: DraftRepetition
+    """How a scheduled message repeats."""
+
+
+@define(kw_only=True)
+class DraftScheduleRequest:
+    """When a scheduled message should be sent."""
+
+    start_date: datetime.datetime
+    """When to send the message first; must be in the future."""
+
+    end_date: datetime.datetime | Unset = UNSET
+    """When to stop repeating the message."""
+
+    repetition: DraftRepetitionRequest
+    """How a scheduled message should repeat."""
+
+
+@define(kw_only=True)
+class DraftUpdateRequest:
+    """Body for changing a draft; only the fields sent change."""
+
+    draft: DraftUpdateRequestDraft
+    """The changes."""
+
+
+@define(kw_only=True)
+class DraftUpdateRequestDraft:
+    """The changes."""
+
+    content: str | Unset = UNSET
+    """Text of the draft."""
+
+    parent_message_id: int | Unset = UNSET
+    """Message to reply to in its thread."""
+
+    files: list[DraftFileRequest] | Unset = UNSET
+    """Files attached to the draft."""
+
+    schedule: DraftScheduleRequest | Unset = UNSET
+    """When a scheduled message should be sent."""
+
+
+@define(kw_only=True)
 class ExportRequest:
     """Body for requesting a message export."""
 
@@ -1629,7 +2762,7 @@ class ExportRequest:
     end_at: datetime.date
     """Last day of the export period, as an ISO-8601 date (`YYYY-MM-DD`, UTC)."""
 
-    webhook_url: str
+    webhook_url: str | Unset = UNSET
     """URL that is notified by webhook once the export is ready."""
 
     chat_ids: list[int] | Unset = UNSET
@@ -1637,6 +2770,23 @@ class ExportRequest:
 
     skip_chats_file: bool | Unset = UNSET
     """If true, the `chats.json` list of chats is not produced."""
+
+
+@define(kw_only=True)
+class ExportWebhookPayload:
+    """What Pachca posts to an export's `webhook_url` once the archive is ready. Not signed."""
+
+    type: Literal["export"] = "export"
+    """Kind of object in the payload."""
+
+    event: Literal["ready"] = "ready"
+    """Kind of event."""
+
+    export_id: int
+    """The export to pass to `chats.download_export`."""
+
+    created_at: datetime.datetime
+    """When the archive was finished (UTC)."""
 
 
 @define(kw_only=True)
@@ -1664,6 +2814,9 @@ class File:
     height: int | Unset | None = UNSET
     """Height of the image in pixels; `null` for non-images or when no size was given on upload."""
 
+    duration_ms: int | Unset | None = UNSET
+    """Length of a recording in milliseconds; `null` for other files."""
+
 
 @define(kw_only=True)
 class FileUploadRequest:
@@ -1673,7 +2826,7 @@ class FileUploadRequest:
     content_disposition: str = field(metadata={"json": "Content-Disposition"})
     """The `Content-Disposition` value returned by `POST /uploads`."""
 
-    acl: str
+    acl: str | Unset = UNSET
     """The `acl` value returned by `POST /uploads`."""
 
     policy: str
@@ -1693,6 +2846,9 @@ class FileUploadRequest:
 
     key: str
     """The `key` value returned by `POST /uploads`."""
+
+    bucket: str | Unset = UNSET
+    """Storage bucket, when `POST /uploads` names one."""
 
     file: FileInput
     """Contents of the file; must be the last field of the form."""
@@ -1800,7 +2956,7 @@ class LinkPreviewsRequest:
 class LinkSharedWebhookPayload:
     """Outgoing webhook body sent when a message contains links to unfurl."""
 
-    type_: Literal["message"] = field(default="message", metadata={"json": "type"})
+    type: Literal["message"] = "message"
     """Kind of object."""
 
     event: Literal["link_shared"] = "link_shared"
@@ -1823,6 +2979,23 @@ class LinkSharedWebhookPayload:
 
     webhook_timestamp: int
     """When the webhook was sent, as a UNIX timestamp."""
+
+    entity_type: MessageEntityType | Unset = UNSET
+    """Kind of object a message is posted to."""
+
+    entity_id: int | Unset | None = UNSET
+    """Identifier of the chat, thread or user the message was posted to."""
+
+    thread: WebhookMessageThread | Unset | None = UNSET
+    """The thread of the message; `null` outside threads."""
+
+
+@define(kw_only=True)
+class MarkChatUnreadRequest:
+    """Body for marking a chat unread."""
+
+    message_id: int | Unset = UNSET
+    """The message to mark the chat unread from."""
 
 
 @define(kw_only=True)
@@ -1917,7 +3090,7 @@ class MessageCreateRequestMessage:
     entity_id: int
     """Identifier of the chat, thread or user to post to."""
 
-    content: str
+    content: str | Unset = UNSET
     """Text of the message. Users can be mentioned as `@nickname` or `<@user_id>`; the latter is
     turned into `@nickname`."""
 
@@ -2030,7 +3203,7 @@ class MessageCreateRequestMessageFilesItem(MessageUpdateRequestMessageFilesItem)
     file_type: FileType
     """Kind of file."""
 
-    size: int
+    size: int | Unset = UNSET
     """File size in bytes, as shown to users."""
 
     width: int | Unset = UNSET
@@ -2052,7 +3225,7 @@ class MessageCreateRequestMessageFilesItem(MessageUpdateRequestMessageFilesItem)
 class MessageWebhookPayload:
     """Payload of an outgoing webhook about a message event."""
 
-    type_: Literal["message"] = field(default="message", metadata={"json": "type"})
+    type: Literal["message"] = "message"
     """Kind of object in the payload."""
 
     id: int
@@ -2101,18 +3274,78 @@ class MessageWebhookPayload:
 class OAuthError:
     """Error returned when OAuth authorization fails (HTTP 401 or 403)."""
 
-    error: str
-    """Machine-readable error code."""
+    error: OAuthErrorCode
+    """Why an OAuth request or token was refused."""
 
     error_description: str
     """Human-readable explanation of the error."""
 
 
 @define(kw_only=True)
+class OAuthRevokeRequest:
+    """Form fields of a token revocation."""
+
+    token: str = field(repr=False)
+    """The token to revoke."""
+
+    token_type_hint: OAuthTokenTypeHint | Unset = UNSET
+    """What kind of token is being revoked."""
+
+    client_id: str | Unset = UNSET
+    """Identifier of the OAuth client the token was issued to."""
+
+    client_secret: str | Unset = field(default=UNSET, repr=False)
+    """Secret of a confidential client."""
+
+
+@define(kw_only=True)
+class OAuthToken:
+    """Tokens issued by the authorization-code exchange."""
+
+    access_token: str = field(repr=False)
+    """Token to send as `Authorization: Bearer ...`."""
+
+    token_type: Literal["Bearer"] = "Bearer"
+    """Always `Bearer`."""
+
+    refresh_token: str = field(repr=False)
+    """Token for getting a new access token later."""
+
+    scope: str
+    """Granted scopes, separated by spaces."""
+
+    created_at: int
+    """When the tokens were issued, as a UNIX timestamp."""
+
+
+@define(kw_only=True)
+class OAuthTokenRequest:
+    """Form fields of the authorization-code exchange."""
+
+    grant_type: Literal["authorization_code"] = "authorization_code"
+    """Always `authorization_code`."""
+
+    code: str = field(repr=False)
+    """The code your redirect URI received."""
+
+    redirect_uri: str
+    """The redirect URI used to get the code, exactly as sent then."""
+
+    client_id: str | Unset = UNSET
+    """Identifier of the bot's OAuth client."""
+
+    client_secret: str | Unset = field(default=UNSET, repr=False)
+    """Secret of a confidential client."""
+
+    code_verifier: str | Unset = field(default=UNSET, repr=False)
+    """The PKCE verifier whose challenge started the flow."""
+
+
+@define(kw_only=True)
 class OpenViewRequest:
     """Request to show a view (form) to a user."""
 
-    type_: Literal["modal"] = field(default="modal", metadata={"json": "type"})
+    type: Literal["modal"] = "modal"
     """How the view is presented."""
 
     trigger_id: str
@@ -2207,7 +3440,7 @@ class ReactionRequest:
 class ReactionWebhookPayload:
     """Payload of an outgoing webhook about a reaction being added or removed."""
 
-    type_: Literal["reaction"] = field(default="reaction", metadata={"json": "type"})
+    type: Literal["reaction"] = "reaction"
     """Kind of object in the payload."""
 
     event: ReactionEventType
@@ -2267,10 +3500,10 @@ class StatusUpdateRequest:
 class StatusUpdateRequestStatus:
     """The status to set."""
 
-    emoji: str
+    emoji: str | Unset = UNSET
     """Emoji shown with the status."""
 
-    title: str
+    title: str | Unset = UNSET
     """Text of the status."""
 
     expires_at: datetime.datetime | Unset = UNSET
@@ -2282,6 +3515,26 @@ class StatusUpdateRequestStatus:
     away_message: str | Unset = UNSET
     """Auto-reply text for "Away" mode, shown in the profile and to people who message or mention
     the user directly."""
+
+
+@define(kw_only=True)
+class SubmitViewResponseRequest:
+    """Body for answering a form submission."""
+
+    submit_id: str
+    """The `submit_id` of the submission event being answered."""
+
+    errors: dict[str, str] | Unset = UNSET
+    """Texts to show under fields, keyed by each block's `name`; the form stays open. Leave out to
+    close the form."""
+
+
+@define(kw_only=True)
+class SubmitViewResponseResult:
+    """The result of answering a form submission."""
+
+    success: bool
+    """Whether the answer was taken."""
 
 
 @define(kw_only=True)
@@ -2460,7 +3713,7 @@ class UnknownAuditDetails:
 class UnknownWebhookPayload:
     """A webhook payload of a kind this SDK does not know yet."""
 
-    type_: str | Unset = field(default=UNSET, metadata={"json": "type"})
+    type: str | Unset = UNSET
     """Payload kind, as sent."""
 
     event: str | Unset = UNSET
@@ -2468,6 +3721,22 @@ class UnknownWebhookPayload:
 
     raw: dict[str, Any]
     """The whole object as received."""
+
+
+@define(kw_only=True)
+class UpdateBotAvatarRequest:
+    """Form carrying the new bot's avatar."""
+
+    image: FileInput
+    """Image file that becomes the bot's avatar."""
+
+
+@define(kw_only=True)
+class UpdateChatAvatarRequest:
+    """Form carrying the new chat's avatar."""
+
+    image: FileInput
+    """Image file that becomes the chat's avatar."""
 
 
 @define(kw_only=True)
@@ -2501,7 +3770,7 @@ class UploadParams:
     content_disposition: str = field(metadata={"json": "Content-Disposition"})
     """Content-Disposition value to send; always `attachment` here."""
 
-    acl: str
+    acl: str | Unset = UNSET
     """Access level to send; always `private` here."""
 
     policy: str
@@ -2524,6 +3793,9 @@ class UploadParams:
 
     direct_url: str
     """URL to send the file to."""
+
+    bucket: str | Unset = UNSET
+    """Storage bucket, when `POST /uploads` names one."""
 
 
 @define(kw_only=True)
@@ -2759,7 +4031,7 @@ class UserUpdateRequestUserCustomPropertiesItem:
 class VideoCallWebhookPayload:
     """Payload of an outgoing webhook about a video call."""
 
-    type_: Literal["video_call"] = field(default="video_call", metadata={"json": "type"})
+    type: Literal["video_call"] = "video_call"
     """Kind of object in the payload."""
 
     event: VideoCallEventType
@@ -2810,7 +4082,7 @@ class VideoCallWebhookPayload:
 class ViewBlock:
     """Generic form block; prefer the specific block types."""
 
-    type_: str = field(metadata={"json": "type"})
+    type: str
     """Kind of block."""
 
     text: str | Unset = UNSET
@@ -2830,7 +4102,7 @@ class ViewBlock:
 class ViewBlockCheckbox:
     """Form block with a group of checkboxes."""
 
-    type_: Literal["checkbox"] = field(default="checkbox", metadata={"json": "type"})
+    type: Literal["checkbox"] = "checkbox"
     """Kind of block."""
 
     name: str
@@ -2839,7 +4111,7 @@ class ViewBlockCheckbox:
     label: str
     """Label of the checkbox group."""
 
-    options: list[ViewBlockCheckboxOption] | Unset = UNSET
+    options: list[ViewBlockCheckboxOption]
     """Checkboxes in the group."""
 
     required: bool | Unset = UNSET
@@ -2870,7 +4142,7 @@ class ViewBlockCheckboxOption:
 class ViewBlockDate:
     """Form block for picking a date."""
 
-    type_: Literal["date"] = field(default="date", metadata={"json": "type"})
+    type: Literal["date"] = "date"
     """Kind of block."""
 
     name: str
@@ -2893,7 +4165,7 @@ class ViewBlockDate:
 class ViewBlockDivider:
     """Form block that draws a separator line."""
 
-    type_: Literal["divider"] = field(default="divider", metadata={"json": "type"})
+    type: Literal["divider"] = "divider"
     """Kind of block."""
 
 
@@ -2901,7 +4173,7 @@ class ViewBlockDivider:
 class ViewBlockFileInput:
     """Form block for uploading files."""
 
-    type_: Literal["file_input"] = field(default="file_input", metadata={"json": "type"})
+    type: Literal["file_input"] = "file_input"
     """Kind of block."""
 
     name: str
@@ -2927,7 +4199,7 @@ class ViewBlockFileInput:
 class ViewBlockHeader:
     """Form block showing a heading."""
 
-    type_: Literal["header"] = field(default="header", metadata={"json": "type"})
+    type: Literal["header"] = "header"
     """Kind of block."""
 
     text: str
@@ -2938,7 +4210,7 @@ class ViewBlockHeader:
 class ViewBlockInput:
     """Form block with a text input field."""
 
-    type_: Literal["input"] = field(default="input", metadata={"json": "type"})
+    type: Literal["input"] = "input"
     """Kind of block."""
 
     name: str
@@ -2973,7 +4245,7 @@ class ViewBlockInput:
 class ViewBlockMarkdown:
     """Form block showing formatted text."""
 
-    type_: Literal["markdown"] = field(default="markdown", metadata={"json": "type"})
+    type: Literal["markdown"] = "markdown"
     """Kind of block."""
 
     text: str
@@ -2984,7 +4256,7 @@ class ViewBlockMarkdown:
 class ViewBlockPlainText:
     """Form block showing unformatted text."""
 
-    type_: Literal["plain_text"] = field(default="plain_text", metadata={"json": "type"})
+    type: Literal["plain_text"] = "plain_text"
     """Kind of block."""
 
     text: str
@@ -2995,7 +4267,7 @@ class ViewBlockPlainText:
 class ViewBlockRadio:
     """Form block with a group of radio buttons."""
 
-    type_: Literal["radio"] = field(default="radio", metadata={"json": "type"})
+    type: Literal["radio"] = "radio"
     """Kind of block."""
 
     name: str
@@ -3004,7 +4276,7 @@ class ViewBlockRadio:
     label: str
     """Label of the radio button group."""
 
-    options: list[ViewBlockSelectableOption] | Unset = UNSET
+    options: list[ViewBlockSelectableOption]
     """Radio buttons in the group."""
 
     required: bool | Unset = UNSET
@@ -3018,7 +4290,7 @@ class ViewBlockRadio:
 class ViewBlockSelect:
     """Form block with a dropdown list."""
 
-    type_: Literal["select"] = field(default="select", metadata={"json": "type"})
+    type: Literal["select"] = "select"
     """Kind of block."""
 
     name: str
@@ -3027,7 +4299,7 @@ class ViewBlockSelect:
     label: str
     """Label of the dropdown."""
 
-    options: list[ViewBlockSelectOption] | Unset = UNSET
+    options: list[ViewBlockSelectOption]
     """Items the user can pick from."""
 
     required: bool | Unset = UNSET
@@ -3051,6 +4323,9 @@ class ViewBlockSelectOption:
     selected: bool | Unset = UNSET
     """Whether the item is preselected; only one item may be."""
 
+    description: str | Unset = UNSET
+    """Grey text shown under the item."""
+
 
 @define(kw_only=True)
 class ViewBlockSelectableOption:
@@ -3065,15 +4340,15 @@ class ViewBlockSelectableOption:
     description: str | Unset = UNSET
     """Grey explanatory text shown under the label."""
 
-    selected: bool | Unset = UNSET
-    """Whether the option is preselected; only one option may be."""
+    checked: bool | Unset = UNSET
+    """Whether the option starts out chosen; only one may."""
 
 
 @define(kw_only=True)
 class ViewBlockTime:
     """Form block for picking a time."""
 
-    type_: Literal["time"] = field(default="time", metadata={"json": "type"})
+    type: Literal["time"] = "time"
     """Kind of block."""
 
     name: str
@@ -3096,7 +4371,7 @@ class ViewBlockTime:
 class ViewSubmitWebhookPayload:
     """Payload of an outgoing webhook sent when a user submits a form."""
 
-    type_: Literal["view"] = field(default="view", metadata={"json": "type"})
+    type: Literal["view"] = "view"
     """Kind of object in the payload."""
 
     event: Literal["submit"] = "submit"
@@ -3115,6 +4390,12 @@ class ViewSubmitWebhookPayload:
 
     user_id: int
     """Identifier of the user who filled in and sent the form."""
+
+    view_id: str
+    """The view that was submitted; answer through `views.submit_view_response` with it."""
+
+    submit_id: str
+    """The submission being answered; pass it with `view_id`."""
 
     data: dict[str, Any]
     """Submitted values, keyed by each block's `name`."""
@@ -3173,10 +4454,10 @@ class WebhookLink:
 class WebhookMessageThread:
     """Thread info included in a message webhook."""
 
-    message_id: int
+    message_id: int | Unset | None = UNSET
     """Identifier of the thread's source message."""
 
-    message_chat_id: int
+    message_chat_id: int | Unset | None = UNSET
     """Identifier of the chat containing the thread's source message."""
 
 
@@ -3205,10 +4486,10 @@ class WebhookVideoCallThread:
     chat_id: int
     """Identifier of the thread's chat."""
 
-    message_id: int
+    message_id: int | Unset | None = UNSET
     """Identifier of the thread's source message."""
 
-    message_chat_id: int
+    message_chat_id: int | Unset | None = UNSET
     """Identifier of the chat containing the thread's source message."""
 
 
@@ -3236,6 +4517,15 @@ AuditEventDetailsUnion: TypeAlias = (
     | AuditDetailsVideoCallStarted
     | AuditDetailsVideoCallFinished
     | AuditDetailsVideoCallRecording
+    | AuditDetailsLoginGrantCreated
+    | AuditDetailsLoginGrantApproved
+    | AuditDetailsLoginGrantDenied
+    | AuditDetailsDeviceAuthorizationApproved
+    | AuditDetailsDeviceAuthorizationDenied
+    | AuditDetailsBotOAuthClientDisabled
+    | AuditDetailsBotOAuthClientSecretRotated
+    | AuditDetailsToken
+    | AuditDetailsBotTokenUpdated
     | UnknownAuditDetails
 )
 """Event-specific details of an audit event; which variant applies depends on `event_key`."""
@@ -3331,21 +4621,37 @@ SELECTORS: Mapping[type[Any], SelectBy] = {
             "access_token_updated": AuditDetailsTokenScopes,
             "audit_events_accessed": AuditDetailsEmpty,
             "bot_deleted": AuditDetailsBot,
+            "bot_oauth_client_disabled": AuditDetailsBotOAuthClientDisabled,
+            "bot_oauth_client_secret_issued": AuditDetailsEmpty,
+            "bot_oauth_client_secret_rotated": AuditDetailsBotOAuthClientSecretRotated,
             "bot_oauth_client_updated": AuditDetailsBotOAuthClient,
             "bot_scopes_updated": AuditDetailsBotScopes,
+            "bot_token_created": AuditDetailsToken,
+            "bot_token_deleted": AuditDetailsToken,
             "bot_token_recreated": AuditDetailsBot,
+            "bot_token_reissued": AuditDetailsToken,
+            "bot_token_updated": AuditDetailsBotTokenUpdated,
             "bot_webhook_settings_updated": AuditDetailsBotWebhookSettings,
             "chat_created": AuditDetailsEmpty,
             "chat_permission_changed": AuditDetailsChatPermission,
             "chat_renamed": AuditDetailsChatRenamed,
+            "company_bots_accessed": AuditDetailsEmpty,
+            "company_chats_accessed": AuditDetailsEmpty,
             "dlp_violation_detected": AuditDetailsDlp,
+            "exchange_disabled": AuditDetailsEmpty,
             "kms_decrypt": AuditDetailsKms,
             "kms_encrypt": AuditDetailsKms,
+            "login_grant_approved": AuditDetailsLoginGrantApproved,
+            "login_grant_created": AuditDetailsLoginGrantCreated,
+            "login_grant_denied": AuditDetailsLoginGrantDenied,
             "message_created": AuditDetailsEmpty,
             "message_deleted": AuditDetailsEmpty,
             "message_updated": AuditDetailsEmpty,
             "oauth_authorization_granted": AuditDetailsOAuthAuthorizationGranted,
             "oauth_authorization_revoked": AuditDetailsOAuthAuthorizationRevoked,
+            "oauth_device_authorization_approved": AuditDetailsDeviceAuthorizationApproved,
+            "oauth_device_authorization_denied": AuditDetailsDeviceAuthorizationDenied,
+            "oauth_token_revoked": AuditDetailsEmpty,
             "reaction_created": AuditDetailsEmpty,
             "reaction_deleted": AuditDetailsEmpty,
             "search_chats_api": AuditDetailsSearch,
@@ -3356,6 +4662,7 @@ SELECTORS: Mapping[type[Any], SelectBy] = {
             "tag_deleted": AuditDetailsTagName,
             "tag_removed_from_chat": AuditDetailsChatId,
             "thread_created": AuditDetailsEmpty,
+            "user_2fa_disabled": AuditDetailsEmpty,
             "user_2fa_fail": AuditDetailsEmpty,
             "user_2fa_success": AuditDetailsEmpty,
             "user_added_to_tag": AuditDetailsInitiator,

@@ -15,15 +15,16 @@ from typing import Any
 class CallableObject:
     """A callable plus what its signature accepts, worked out once at registration."""
 
-    __slots__ = ("accepts_all", "callback", "names")
+    __slots__ = ("accepts_all", "callback", "names", "required")
 
     def __init__(self, callback: Callable[..., Any]) -> None:
         self.callback = callback
         params = list(inspect.signature(callback).parameters.values())
         self.accepts_all = any(p.kind is p.VAR_KEYWORD for p in params)
-        self.names = frozenset(
-            p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        )
+        named = [p for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        self.names = frozenset(p.name for p in named)
+        self.required = frozenset(p.name for p in named if p.default is p.empty)
+        """The names the context must have for a call to work."""
 
     async def __call__(self, event: Any, data: Mapping[str, Any]) -> Any:
         if self.accepts_all:

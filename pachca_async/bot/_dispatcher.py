@@ -12,8 +12,9 @@ Each kind of event has an observer (`dp.message`, `dp.button_click`, ...). An ev
 the first handler, in registration order (the router's own, then its sub-routers'), whose
 filters all pass. Handlers receive the typed payload first, then by parameter name anything
 from the context: `pachca` (the client), `update` (the `Update` envelope), `trigger` (button
-clicks), `command` / `match` (from filters), the dispatcher's own data, and whatever
-middlewares add.
+clicks), `answer` (form submissions), `command` / `match` (from filters), the dispatcher's
+own data, and whatever middlewares add (declared with a default). A name nothing provides
+fails at registration.
 
 Middlewares are `async def mw(handler, event, data)` and call `await handler(event, data)`:
 `dp.middleware(mw)` wraps every update before routing; `router.<observer>.middleware(mw)`
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import attrs
 
 from .._exceptions import InvalidRequestError
-from ..forms import TRIGGER_LIFETIME, FormErrors, Trigger
+from ..forms import ANSWER_LIFETIME, TRIGGER_LIFETIME, FormAnswer, FormErrors, Trigger, answer_form
 from ..webhooks import (
     ButtonWebhookPayload,
     ChatMemberWebhookPayload,
@@ -46,7 +47,7 @@ from ..webhooks import (
     WebhookPayload,
 )
 from ._callable import CallableObject
-from ._filters import FilterLike, check_all
+from ._filters import FilterLike, check_all, provided
 from ._lifecycle import stop_on_signals, until
 
 if TYPE_CHECKING:
@@ -93,11 +94,37 @@ _BY_MESSAGE_EVENT: Mapping[str, str] = {
 }
 
 
+_CONTEXT = frozenset({"pachca", "update", "dispatcher"})
+"""What every handler may ask for by name (besides filters' and the dispatcher's data)."""
+_OBSERVER_CONTEXT: Mapping[str, frozenset[str]] = {
+    "button_click": frozenset({"trigger"}),
+    "view_submit": frozenset({"answer"}),
+}
+
+
 def observer_name(payload: WebhookPayload) -> str:
     """Which observer handles `payload` (`unknown` for kinds this SDK does not know)."""
     if isinstance(payload, MessageWebhookPayload):
         return _BY_MESSAGE_EVENT.get(payload.event, "unknown")
     return _BY_PAYLOAD.get(type(payload), "unknown")
+
+
+def _received(update: Update) -> float:
+    """When `update` reached the bot, on the loop's clock; now, when its source did not say."""
+    if update.received_at is None:
+        return asyncio.get_running_loop().time()
+    return update.received_at
+
+
+def api_answer(
+    pachca: PachcaClient, payload: ViewSubmitWebhookPayload, expires_at: float
+) -> FormAnswer:
+    """A `FormAnswer` given through `views.submit_view_response` (a submission read by polling)."""
+
+    async def deliver(errors: FormErrors | None) -> None:
+        await answer_form(pachca, payload, errors)
+
+    return FormAnswer(payload.view_id, payload.submit_id, expires_at, deliver)
 
 
 def _chain(middlewares: list[EventMiddleware], handler: EventHandler) -> EventHandler:
@@ -125,6 +152,7 @@ class Observer:
         self.name = name
         self.handlers: list[HandlerObject] = []
         self.middlewares: list[EventMiddleware] = []
+        self.router: Router | None = None
 
     def __call__(self, *filters: FilterLike) -> Callable[[F], F]:
         """`@router.message(Command("start"))`: register the decorated function."""
@@ -137,7 +165,10 @@ class Observer:
     def register(self, callback: F, *filters: FilterLike) -> F:
         """Register `callback` for events passing all `filters`."""
         wrapped = tuple(CallableObject(f) for f in filters)
-        self.handlers.append(HandlerObject(CallableObject(callback), wrapped))
+        handler = HandlerObject(CallableObject(callback), wrapped)
+        if self.router is not None:
+            self.router.check_handler(self.name, handler)
+        self.handlers.append(handler)
         return callback
 
     def middleware(self, middleware: EventMiddleware) -> EventMiddleware:
@@ -175,7 +206,8 @@ class Router:
         self.button_click = Observer("button_click")
         """Data button clicks (`button`/`click`); handlers can take `trigger` to open a form."""
         self.view_submit = Observer("view_submit")
-        """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open."""
+        """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open, or
+        answer early through `answer` (a `FormAnswer`)."""
         self.chat_member = Observer("chat_member")
         """Users added to or removed from a chat (`chat_member`/`add`, `remove`)."""
         self.company_member = Observer("company_member")
@@ -189,6 +221,8 @@ class Router:
         """A message export is ready (`export`/`ready`)."""
         self.unknown = Observer("unknown")
         """Events this SDK does not know (an `UnknownWebhookPayload` keeping the raw object)."""
+        for observer in self.observers.values():
+            observer.router = self
 
     @property
     def observers(self) -> dict[str, Observer]:
@@ -203,9 +237,26 @@ class Router:
             if ancestor is router:
                 raise InvalidRequestError(f"including {router.name} in {self.name} makes a loop")
             ancestor = ancestor.parent
+        for sub in router.routers():  # now a dispatcher may be known: check what it must fill
+            for kind, observer in sub.observers.items():
+                for handler in observer.handlers:
+                    self.check_handler(kind, handler)
         router.parent = self
         self.sub_routers.append(router)
         return router
+
+    def routers(self) -> list[Router]:
+        """This router and every router included in it, at any depth."""
+        return [self, *(r for sub in self.sub_routers for r in sub.routers())]
+
+    def check_handler(self, kind: str, handler: HandlerObject) -> None:
+        """Refuse a handler asking for a name its dispatcher cannot fill (once there is one),
+        at registration rather than when an event comes."""
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        if isinstance(root, Dispatcher):
+            root.check_context(kind, handler)
 
     def include_routers(self, *routers: Router) -> None:
         for router in routers:
@@ -252,6 +303,23 @@ class Dispatcher(Router):
         self._bot_id_lock = asyncio.Lock()
         self._stop: asyncio.Event | None = None
 
+    def check_context(self, kind: str, handler: HandlerObject) -> None:
+        """Raise `InvalidRequestError` naming what `handler` asks for that nothing provides."""
+        callback = handler.callback
+        if callback.accepts_all:
+            return
+        available = _CONTEXT.union(
+            _OBSERVER_CONTEXT.get(kind, ()), self.data, *provided(handler.filters)
+        )
+        missing = sorted(callback.required - available)
+        if missing:
+            raise InvalidRequestError(
+                f"{kind} handler {callback!r} asks for {', '.join(map(repr, missing))}, which "
+                f"nothing provides; it can ask for {', '.join(sorted(available))}. A value a "
+                f"middleware adds needs a default, on the parameter or as "
+                f"Dispatcher({missing[0]}=...)"
+            )
+
     def middleware(self, middleware: EventMiddleware) -> EventMiddleware:
         """Wrap the routing of every update (before filters); usable as a decorator."""
         self.middlewares.append(middleware)
@@ -282,10 +350,9 @@ class Dispatcher(Router):
         kind = observer_name(payload)
         context = {**self.data, **data, "pachca": pachca, "update": update, "dispatcher": self}
         if isinstance(payload, ButtonWebhookPayload):
-            received = update.received_at
-            if received is None:
-                received = asyncio.get_running_loop().time()
-            context["trigger"] = Trigger(payload.trigger_id, received + TRIGGER_LIFETIME)
+            context["trigger"] = Trigger(payload.trigger_id, _received(update) + TRIGGER_LIFETIME)
+        if isinstance(payload, ViewSubmitWebhookPayload) and "answer" not in context:
+            context["answer"] = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
 
         async def route(event: Any, data: dict[str, Any]) -> Any:
             return await self.propagate(kind, event, data)
@@ -295,13 +362,30 @@ class Dispatcher(Router):
             logger.debug("no handler took %s/%s", update.type, update.event)
         return result
 
-    async def process(self, pachca: PachcaClient, update: Update) -> Any:
-        """`feed_update`, but a handler's exception is logged, not raised (for sources)."""
+    async def process(
+        self, pachca: PachcaClient, update: Update, *, answer: FormAnswer | None = None
+    ) -> Any:
+        """`feed_update`, but a handler's exception is logged, not raised (for sources).
+
+        A form submission is answered once its handler returned without answering: with the
+        `FormErrors` it returned, or closed (not when it raised: the user may send it again).
+        `answer` says where the answer goes; through the API when not given.
+        """
+        payload = update.payload
+        if answer is None and isinstance(payload, ViewSubmitWebhookPayload):
+            answer = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
+        extra = {} if answer is None else {"answer": answer}
         try:
-            return await self.feed_update(pachca, update)
+            result = await self.feed_update(pachca, update, **extra)
         except Exception:
             logger.exception("handler failed on a %s/%s event", update.type, update.event)
             return FAILED
+        if answer is not None and not answer.answered:
+            try:
+                await answer(result if isinstance(result, FormErrors) else None)
+            except Exception:
+                logger.exception("could not answer form submission %s", answer.submit_id)
+        return result
 
     async def start_polling(
         self,
@@ -329,8 +413,7 @@ class Dispatcher(Router):
             while not stop.is_set():
                 updates = await until(stop, poller.poll())
                 for update in updates or ():
-                    if isinstance(await self.process(pachca, update), FormErrors):
-                        logger.warning("FormErrors cannot reach the user from polling")
+                    await self.process(pachca, update)
                     await poller.done(update)
                     if stop.is_set():
                         break

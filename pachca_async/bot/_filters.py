@@ -35,6 +35,9 @@ def text_of(event: Any) -> str | None:
 class Filter:
     """Base class of the filters here; combine them with `&`, `|` and `~`."""
 
+    provides: frozenset[str] = frozenset()
+    """The names a match adds to the context (`Command`: `command`), checked at registration."""
+
     def __call__(self, event: Any, **data: Any) -> Any:
         raise NotImplementedError
 
@@ -63,9 +66,15 @@ async def check_all(
     return extra
 
 
+def provided(filters: Sequence[CallableObject]) -> list[frozenset[str]]:
+    """What each of `filters` adds to the context (a plain function: nothing known)."""
+    return [getattr(f.callback, "provides", frozenset()) for f in filters]
+
+
 class _All(Filter):
     def __init__(self, filters: tuple[FilterLike, ...]) -> None:
         self.filters = [CallableObject(f) for f in filters]
+        self.provides = frozenset().union(*provided(self.filters))
 
     async def __call__(self, event: Any, **data: Any) -> FilterResult:
         extra = await check_all(self.filters, event, data)
@@ -75,6 +84,7 @@ class _All(Filter):
 class _Any(Filter):
     def __init__(self, filters: tuple[FilterLike, ...]) -> None:
         self.filters = [CallableObject(f) for f in filters]
+        self.provides = frozenset.intersection(*provided(self.filters))  # whichever matched
 
     async def __call__(self, event: Any, **data: Any) -> FilterResult:
         for check in self.filters:
@@ -107,6 +117,8 @@ class Command(Filter):
     Adds `command` (a `CommandObject`) to the context. Case-insensitive unless told otherwise.
     """
 
+    provides = frozenset({"command"})
+
     def __init__(self, *names: str, prefix: str = "/", ignore_case: bool = True) -> None:
         if not names:
             raise InvalidRequestError("Command needs at least one command name")
@@ -130,6 +142,8 @@ class Command(Filter):
 
 class Regex(Filter):
     """Events whose text (message content, button `data`) matches; adds `match` to the context."""
+
+    provides = frozenset({"match"})
 
     def __init__(self, pattern: str | re.Pattern[str], flags: int = 0) -> None:
         self.pattern = re.compile(pattern, flags) if isinstance(pattern, str) else pattern

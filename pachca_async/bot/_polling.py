@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from .._config import at_least, check_value
 from .._exceptions import (
     APIConnectionError,
     AuthenticationError,
@@ -51,14 +52,17 @@ Within a run, entries this close to the watermark are told apart by id; older on
 handled. (Across a restart only the watermark is known, so order is strict there.)"""
 
 # Entries are read as plain JSON and parsed one by one: a single entry that does not match the
-# spec must not fail the whole page and stall the bot (it becomes an unknown event instead).
+# spec must not fail the whole page and stall the bot (it becomes an unknown event, or is
+# skipped). `meta` too: a page without `next_page` is the last one, not an error to retry.
 _READ_HISTORY = cast(
-    "Operation[Page[dict[str, Any], Any]]",
+    "Operation[Page[Any, Any]]",
     attrs.evolve(
         GET_WEBHOOK_EVENTS,
-        result=attrs.evolve(GET_WEBHOOK_EVENTS.result, type=list[dict[str, Any]]),
+        result=attrs.evolve(GET_WEBHOOK_EVENTS.result, type=list[Any], meta=dict[str, Any]),
     ),
 )
+_REMEMBERED_UNREADABLE = 1000
+"""Unreadable entries remembered so each is logged once (the oldest are forgotten first)."""
 
 _TRANSIENT = (APIConnectionError, ServerError, RateLimitError, ResponseDecodeError)
 
@@ -101,13 +105,16 @@ class _Entry:
         return Watermark(self.created_at, self.id)
 
     @classmethod
-    def read(cls, item: Any) -> _Entry | None:
+    def read(cls, item: Any) -> _Entry:
+        """The entry in `item`; raises `ValueError` saying what is missing or wrong."""
         try:
             created_at = datetime.datetime.fromisoformat(item["created_at"])
+            if created_at.tzinfo is None:  # Pachca records times in UTC
+                created_at = created_at.replace(tzinfo=datetime.UTC)
+            created_at = created_at.astimezone(datetime.UTC)  # in range for comparisons
             return cls(str(item["id"]), created_at, dict(item["payload"]))
-        except (KeyError, TypeError, ValueError) as error:
-            logger.warning("skipping a history entry without id/created_at/payload: %r", error)
-            return None
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
+            raise ValueError(f"{type(error).__name__}: {error}") from None
 
 
 class Pacer:
@@ -166,6 +173,8 @@ class EventPoller:
     ) -> None:
         if not 1 <= page_size <= 50:
             raise InvalidRequestError(f"page_size must be 1..50, got {page_size}")
+        check_value("interval", interval, at_least(0), "a number, 0 or more")
+        check_value("max_backoff", max_backoff, at_least(0), "a number, 0 or more")
         self._pachca = pachca
         self._reader = pachca.with_options(max_retries=0)  # retries here, so each is paced
         self.interval = interval
@@ -179,6 +188,7 @@ class EventPoller:
         self._wall_clock = wall_clock
         self._seen: dict[str, datetime.datetime] = {}
         self._pending: dict[str, datetime.datetime] = {}
+        self._unreadable: dict[int, None] = {}  # an ordered set, oldest first
 
     @property
     def watermark(self) -> Watermark | None:
@@ -197,7 +207,7 @@ class EventPoller:
         cursor: str | None = None
         while True:
             page = await self._read(cursor)
-            entries = [e for e in map(_Entry.read, page.items) if e is not None]
+            entries = self._entries(page.items, unreadable=handled)
             new = [e for e in entries if self._is_new(e)]
             fresh.update((e.id, e) for e in new)
             handled.update(e.id for e in entries if e.id not in fresh)
@@ -228,6 +238,27 @@ class EventPoller:
             outcome = self._on_watermark(self._watermark)
             if outcome is not None:
                 await outcome
+
+    def _entries(self, items: list[Any], *, unreadable: set[str]) -> list[_Entry]:
+        """The readable entries of a page; the ids of unreadable ones go to `unreadable`, to be
+        deleted (they can never be handled). Each unreadable entry is logged once."""
+        entries = []
+        for item in items:
+            try:
+                entries.append(_Entry.read(item))
+                continue
+            except ValueError as error:
+                problem = error
+            entry_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(entry_id, str | int) and not isinstance(entry_id, bool):
+                unreadable.add(str(entry_id))
+            key = hash(repr(item))  # small, whatever the entry's size
+            if key not in self._unreadable:
+                logger.warning("skipping an unreadable history entry %s: %s", entry_id, problem)
+                self._unreadable[key] = None
+                if len(self._unreadable) > _REMEMBERED_UNREADABLE:
+                    del self._unreadable[next(iter(self._unreadable))]
+        return entries
 
     def _is_new(self, entry: _Entry) -> bool:
         if entry.id in self._seen:
@@ -260,12 +291,12 @@ class EventPoller:
             )
         return updates
 
-    async def _read(self, cursor: str | None) -> Page[dict[str, Any], Any]:
+    async def _read(self, cursor: str | None) -> Page[Any, Any]:
         failures = 0
         while True:
             await self._pacer.wait()
             try:
-                page: Page[dict[str, Any], Any] = await self._reader._execute(
+                page: Page[Any, Any] = await self._reader._execute(
                     _READ_HISTORY, {"limit": self.page_size, "cursor": cursor or UNSET}
                 )
                 return page

@@ -10,7 +10,8 @@ Per delivery: check the sender's address (when an allowlist is given) and the bo
 verify the signature and timestamp, drop a repeated delivery (Pachca delivers at least once),
 then answer 200 at once and run the handler in a background task. A form submission is the
 exception: its handler's verdict is the answer (400 with field errors, or 200 to close the
-form), so it is awaited, for at most `submit_timeout` seconds. When `max_pending` handlers are
+form), so it is awaited, for at most `submit_timeout` seconds: the handler's `answer(...)`,
+or else what it returns. When `max_pending` handlers are
 already running the answer is 503, and Pachca delivers again later. On shutdown, running
 handlers get `shutdown_timeout` seconds to finish.
 
@@ -41,10 +42,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .._exceptions import InvalidRequestError
-from ..forms import FormErrors
+from ..forms import FormAnswer, FormErrors
 from ..webhooks import (
     DEFAULT_TOLERANCE,
-    ExportReadyPayload,
+    ExportWebhookPayload,
     Failure,
     Update,
     ViewSubmitWebhookPayload,
@@ -52,7 +53,7 @@ from ..webhooks import (
     parse_update,
     parse_webhook,
 )
-from ._dispatcher import FAILED, Dispatcher
+from ._dispatcher import Dispatcher
 from ._lifecycle import stop_on_signals
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("pachca_async.bot")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+FIRST = asyncio.FIRST_COMPLETED
 
 
 class RecentKeys:
@@ -259,7 +261,7 @@ class WebhookReceiver:
             update = parse_update(body)
         except WebhookVerificationError as error:
             return web.Response(status=400, text=str(error))
-        if not isinstance(update.payload, ExportReadyPayload):
+        if not isinstance(update.payload, ExportWebhookPayload):
             logger.warning("rejected a %s/%s event on the export route", update.type, update.event)
             return web.Response(status=400, text="only export/ready events are accepted here")
         return await self._accept(update)
@@ -297,33 +299,47 @@ class WebhookReceiver:
         if len(self._tasks) >= self.max_pending:
             logger.warning("%d handlers running: answering 503", len(self._tasks))
             return _busy("too many events in progress")
-        task = self._spawn(update)
+        if isinstance(update.payload, ViewSubmitWebhookPayload):
+            return await self._verdict(update.payload, update)
+        self._spawn(update)
         if key is not None:
             self._recent.add(key)
-        if submit:
-            return await self._verdict(task)
         return web.Response(text="ok")
 
-    def _spawn(self, update: Update) -> asyncio.Task[Any]:
-        task = asyncio.create_task(self.dispatcher.process(self.pachca, update))
+    def _spawn(self, update: Update, answer: FormAnswer | None = None) -> asyncio.Task[Any]:
+        task = asyncio.create_task(self.dispatcher.process(self.pachca, update, answer=answer))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _verdict(self, task: asyncio.Task[Any]) -> web.Response:
-        """The answer to a form submission: what its handler decided, in time."""
-        try:
-            result = await asyncio.wait_for(asyncio.shield(task), self.submit_timeout)
-        except TimeoutError:
-            logger.warning(
-                "form handler gave no verdict in %.1f s: closing the form, the handler goes on",
-                self.submit_timeout,
-            )
+    async def _verdict(self, submission: ViewSubmitWebhookPayload, update: Update) -> web.Response:
+        """The answer to a form submission: what its handler decided, in time.
+
+        The handler's `answer(...)` (or, once it returned, what it returned) resolves the HTTP
+        answer; the handler may go on working after it.
+        """
+        loop = asyncio.get_running_loop()
+        verdict: asyncio.Future[FormErrors | None] = loop.create_future()
+
+        async def deliver(errors: FormErrors | None) -> None:
+            verdict.set_result(errors)
+
+        expires_at = loop.time() + self.submit_timeout
+        answer = FormAnswer(submission.view_id, submission.submit_id, expires_at, deliver)
+        task = self._spawn(update, answer)
+        await asyncio.wait({verdict, task}, timeout=self.submit_timeout, return_when=FIRST)
+        if verdict.done():
+            errors = verdict.result()
+            if errors is not None:
+                return web.json_response(errors.body(), status=400)
             return web.Response(text="ok")
-        if result is FAILED:
+        if task.done():  # the handler raised (or could not answer): Pachca lets the user retry
             return web.Response(status=500, text="handler failed")
-        if isinstance(result, FormErrors):
-            return web.json_response(result.body(), status=400)
+        answer.close()
+        logger.warning(
+            "form handler gave no verdict in %.1f s: closing the form, the handler goes on",
+            self.submit_timeout,
+        )
         return web.Response(text="ok")
 
 

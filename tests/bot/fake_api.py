@@ -78,6 +78,8 @@ def submit(callback_id: str | None, data: dict[str, Any], *, user_id: int = 7) -
         "private_metadata": None,
         "chat_id": 55,
         "user_id": user_id,
+        "view_id": "01KAJZ2XDSS2S3DSW9EXJZ0TBV",
+        "submit_id": "791a056b-006c-49dd-834b-c633fde52fe8",
         "data": data,
         "webhook_timestamp": 1_700_000_000,
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pachca_async import InvalidRequestError
 from pachca_async.bot import (
     FAILED,
     UNHANDLED,
@@ -165,7 +166,7 @@ async def test_routers_nest_and_are_tried_in_order() -> None:
 
 
 async def test_middlewares_wrap_updates_and_handlers() -> None:
-    dp = Dispatcher(bot_id=BOT_ID)
+    dp = Dispatcher(bot_id=BOT_ID, user=None)  # declared: a middleware fills it in
     order: list[str] = []
 
     @dp.middleware
@@ -244,3 +245,73 @@ async def test_handler_errors_raise_from_feed_update_and_are_logged_by_process(
     assert await dp.process(PACHCA, update(message())) is FAILED
     assert "handler failed on a message/new event" in caplog.text
     assert "boom" in caplog.text
+
+
+# -- what a handler asks for is checked when it is registered ----------------------------------
+
+
+def test_a_handler_asking_for_what_nothing_provides_fails_at_registration() -> None:
+    dp = Dispatcher(bot_id=BOT_ID, db="database")
+    with pytest.raises(InvalidRequestError) as caught:
+
+        @dp.message()
+        async def echo(message: MessageWebhookPayload, client: Any) -> None: ...
+
+    text = str(caught.value)
+    assert "message handler <" in text
+    assert "echo> asks for 'client'" in text
+    assert "it can ask for db, dispatcher, pachca, update." in text
+    assert dp.message.handlers == []
+
+
+@pytest.mark.parametrize(
+    ("observer", "handler", "filters"),
+    [
+        ("message", lambda m, trigger: None, ()),  # only clicks have a trigger
+        ("message", lambda m, command: None, ()),
+        ("message", lambda m, command: None, (Command("a") | Regex("b"),)),  # Regex has none
+        ("button_click", lambda c, match: None, (FromUser(1) & ~Regex("x"),)),
+        ("message", lambda m, extra: None, (lambda m: {"extra": 1},)),  # functions: unknown
+    ],
+)
+def test_each_observer_and_filter_provides_only_its_own_names(
+    observer: str, handler: Any, filters: tuple[Any, ...]
+) -> None:
+    with pytest.raises(InvalidRequestError, match="nothing provides"):
+        Dispatcher().observers[observer].register(handler, *filters)
+
+
+@pytest.mark.parametrize(
+    ("observer", "handler", "filters"),
+    [
+        ("button_click", lambda c, pachca, update, dispatcher, trigger: None, ()),
+        ("message", lambda m, command: None, (Command("a"),)),
+        ("message", lambda m, command, match: None, (Command("a") & Regex("b"),)),
+        ("message", lambda m, match: None, (Regex("a") | Regex("b"),)),
+        ("message", lambda m, db: None, ()),  # the dispatcher's data
+        ("message", lambda m, user=None: None, ()),  # a default: filled when present
+        ("message", lambda m, **context: None, ()),
+    ],
+)
+def test_handlers_asking_for_what_is_provided_register(
+    observer: str, handler: Any, filters: tuple[Any, ...]
+) -> None:
+    dp = Dispatcher(db="database")
+    dp.observers[observer].register(handler, *filters)
+    assert len(dp.observers[observer].handlers) == 1
+
+
+def test_router_handlers_are_checked_once_a_dispatcher_is_known() -> None:
+    dp = Dispatcher(db="database")
+    outer, inner = Router(name="outer"), Router(name="inner")
+    inner.message.register(lambda m, client: None)  # no dispatcher yet: cannot tell
+    inner.message.register(lambda m, db: None)
+    outer.include_router(inner)
+    with pytest.raises(InvalidRequestError, match="'client'"):
+        dp.include_router(outer)
+    assert outer.parent is None  # nothing half-included
+    assert dp.sub_routers == []
+    inner.message.handlers.pop(0)
+    dp.include_router(outer)
+    with pytest.raises(InvalidRequestError, match="'client'"):
+        inner.message.register(lambda m, client: None)  # now the dispatcher is known

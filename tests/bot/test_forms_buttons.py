@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import typing
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -27,7 +29,14 @@ from pachca_async.forms import (
     text_input,
     time_picker,
 )
-from pachca_async.models import Button, ViewBlockInput, ViewBlockSelect, ViewBlockSelectOption
+from pachca_async.models import (
+    Button,
+    ViewBlockInput,
+    ViewBlockRadio,
+    ViewBlockSelect,
+    ViewBlockSelectOption,
+    ViewBlockUnion,
+)
 
 
 def test_buttons_serialize_as_the_api_expects() -> None:
@@ -72,8 +81,15 @@ def test_a_form_with_every_block_type() -> None:
             markdown("See [policy](https://example.com)"),
             divider(),
             text_input("info", "Description", multiline=True, min_length=10, max_length=500),
-            select("team", "Team", ["a", Option("Bee", "b", selected=True)], required=True),
-            radio("reach", "Reachable", [Option("Phone", "phone", description="calls only")]),
+            select("team", "Team", ["a", Option("Bee", "b", "buzz", selected=True)], required=True),
+            radio(
+                "reach",
+                "Reachable",
+                [
+                    Option("Phone", "phone", description="calls only"),
+                    Option("Mail", "m", selected=True),
+                ],
+            ),
             checkbox("news", "Newsletters", [Option("Tasks", "tasks", selected=True)]),
             date_picker("start", "Start", initial="2025-07-01"),
             time_picker("at", "At", initial=datetime.time(9, 30)),
@@ -120,10 +136,11 @@ def test_a_form_with_every_block_type() -> None:
     }
     assert blocks["team"]["options"] == [
         {"text": "a", "value": "a"},
-        {"text": "Bee", "value": "b", "selected": True},
+        {"text": "Bee", "value": "b", "description": "buzz", "selected": True},
     ]
     assert blocks["reach"]["options"] == [
-        {"text": "Phone", "value": "phone", "description": "calls only"}
+        {"text": "Phone", "value": "phone", "description": "calls only"},
+        {"text": "Mail", "value": "m", "checked": True},
     ]
     assert blocks["news"]["options"] == [{"text": "Tasks", "value": "tasks", "checked": True}]
     assert blocks["start"]["initial_date"] == "2025-07-01"
@@ -158,7 +175,7 @@ def test_a_form_with_every_block_type() -> None:
         (lambda: select("n", "l", ["o" * 76]), r"options\[0\]\.text: at most 75"),
         (lambda: radio("n", "l", [Option("t", "v" * 151)]), r"options\[0\]\.value: at most 150"),
         (lambda: checkbox("n", "l", [Option("t", "v", "d" * 76)]), r"description: at most 75"),
-        (lambda: select("n", "l", [Option("t", "v", "d")]), r"select options have no description"),
+        (lambda: select("n", "l", [Option("t", "v", "d" * 76)]), r"description: at most 75"),
         (
             lambda: radio(
                 "n", "l", [Option("a", "a", selected=True), Option("b", "b", selected=True)]
@@ -200,3 +217,15 @@ def test_hand_built_blocks_are_checked_by_the_form() -> None:
 def test_form_errors_body() -> None:
     errors = FormErrors({"date-end": "Too early"}, request_doc="No signature")
     assert errors.body() == {"errors": {"date-end": "Too early", "request_doc": "No signature"}}
+
+
+def test_form_blocks_have_a_type_checkers_can_use() -> None:
+    """`Form(title, [radio(...), text_input(...)])` passes mypy --strict and pyright: the
+    converter's parameter is what they check `blocks` against (`make lint` checks the README's
+    forms too)."""
+    import pachca_async.forms
+
+    hints = typing.get_type_hints(Form.__init__, vars(pachca_async.forms))
+    assert hints["blocks"] == Iterable[ViewBlockUnion]
+    form = Form("t", (block for block in [radio("r", "R", ["1"]), text_input("c", "C")]))
+    assert [type(block) for block in form.blocks] == [ViewBlockRadio, ViewBlockInput]

@@ -7,15 +7,25 @@ from __future__ import annotations
 import asyncio
 import datetime
 import itertools
+import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from pachca_async import AuthenticationError, PachcaClient
+from pachca_async import (
+    AuthenticationError,
+    Handler,
+    InvalidRequestError,
+    PachcaClient,
+    Request,
+    Response,
+)
+from pachca_async._retry_after import MAX_RETRY_AFTER
 from pachca_async.bot import Dispatcher, EventPoller, Watermark
-from pachca_async.forms import FormErrors, Trigger
+from pachca_async.forms import Trigger
 from pachca_async.testing import FakePachca, run_virtual
 from pachca_async.webhooks import ButtonWebhookPayload, MessageWebhookPayload, UnknownWebhookPayload
 
@@ -183,6 +193,24 @@ def test_failed_reads_are_retried_paced_and_honour_retry_after(
     assert caplog.text.count("reading the event history failed") == 3
 
 
+def test_an_endless_retry_after_delays_polling_by_a_day_at_most(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> list[float]:
+        fake.history = history("survivor")
+        fake.fail("GET", HISTORY, 429, retry_after=math.inf)
+        with caplog.at_level(logging.WARNING, "pachca_async.bot"):
+            await poll_for(recording(seen), pachca, MAX_RETRY_AFTER + 5)
+        return history_reads(fake)
+
+    first, second, *_ = with_api(scenario)
+    assert second - first == pytest.approx(MAX_RETRY_AFTER)
+    assert seen == ["survivor"]
+    assert "again in 86400.0 s" in caplog.text
+
+
 def test_an_invalid_token_stops_polling() -> None:
     async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
         fake.fail("GET", HISTORY, 401)
@@ -211,7 +239,7 @@ def test_a_malformed_entry_does_not_stall_the_bot(caplog: pytest.LogCaptureFixtu
     assert seen[0] == "before"
     assert isinstance(seen[1], UnknownWebhookPayload)
     assert seen[2] == "after"
-    assert "skipping a history entry without id" in caplog.text
+    assert "skipping an unreadable history entry" in caplog.text
 
 
 def test_a_polled_click_keeps_what_is_left_of_its_trigger_window() -> None:
@@ -231,37 +259,12 @@ def test_a_polled_click_keeps_what_is_left_of_its_trigger_window() -> None:
     assert left == [pytest.approx(1.75, abs=0.05)]
 
 
-def test_form_errors_cannot_be_answered_from_polling(caplog: pytest.LogCaptureFixture) -> None:
-    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
-        fake.history = [
-            entry(
-                "v1",
-                at(0),
-                {
-                    "type": "view",
-                    "event": "submit",
-                    "callback_id": "f",
-                    "private_metadata": None,
-                    "chat_id": 1,
-                    "user_id": 2,
-                    "data": {},
-                    "webhook_timestamp": 1,
-                },
-            )
-        ]
-        dp = Dispatcher(bot_id=1)
-        dp.view_submit.register(lambda form: FormErrors(name="required"))
-        with caplog.at_level(logging.WARNING):
-            await poll_for(dp, pachca, 2)
-        assert fake.deleted == ["v1"]
-
-    with_api(scenario)
-    assert "FormErrors cannot reach the user from polling" in caplog.text
-
-
-def test_poller_arguments_are_checked() -> None:
-    with pytest.raises(ValueError, match="page_size"):
-        EventPoller(PachcaClient("t"), page_size=51)
+@pytest.mark.parametrize(
+    ("option", "value"), [("page_size", 51), ("interval", -1), ("max_backoff", float("nan"))]
+)
+def test_poller_arguments_are_checked(option: str, value: float) -> None:
+    with pytest.raises(InvalidRequestError, match=option):
+        EventPoller(PachcaClient("t"), **{option: value})
 
 
 def test_an_entry_recorded_late_but_close_to_the_watermark_is_still_handled() -> None:
@@ -281,3 +284,64 @@ def test_an_entry_recorded_late_but_close_to_the_watermark_is_still_handled() ->
 
     with_api(scenario)
     assert seen == ["a", "b", "late"]
+
+
+def test_an_entry_stamped_without_a_time_zone_is_read_as_utc() -> None:
+    seen: list[Any] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        naive = entry("e01", at(1).removesuffix("Z"), message("naive", message_id=1))
+        fake.history = [*history("a"), naive, *history("c", start=2)]
+        await poll_for(recording(seen), pachca, 3)
+        assert sorted(fake.deleted) == ["e00", "e01", "e02"]
+
+    with_api(scenario)
+    assert seen == ["a", "naive", "c"]
+
+
+def test_a_page_without_next_page_is_the_last_one(caplog: pytest.LogCaptureFixture) -> None:
+    """The spec requires `meta.paginate.next_page`; a page without it still ends the read."""
+    seen: list[Any] = []
+
+    async def without_next_page(request: Request, call_next: Handler) -> Response:
+        response = await call_next(request)
+        if request.operation.name != "bots.get_webhook_events":
+            return response
+        document = json.loads(response.body)
+        del document["meta"]["paginate"]["next_page"]
+        response.body = json.dumps(document).encode()
+        return response
+
+    async def main() -> list[float]:
+        async with FakePachca() as fake:
+            fake.history = history("a", "b")
+            async with fake.client(middlewares=[without_next_page]) as pachca:
+                with caplog.at_level(logging.WARNING, "pachca_async.bot"):
+                    await poll_for(recording(seen), pachca, 5.5, interval=2)
+            return history_reads(fake)
+
+    reads = run_virtual(main())
+    assert seen == ["a", "b"]
+    assert reads == pytest.approx([0, 0, 2, 4])  # again after handling, then each interval
+    assert "reading the event history failed" not in caplog.text
+
+
+def test_unreadable_entries_are_logged_once_and_deleted(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[Any] = []
+    unreadable = [
+        {"id": "no-date", "event_type": "message_new", "payload": message("x"), "created_at": "?"},
+        {"id": "year-one", "payload": message("y"), "created_at": "0001-01-01T00:00:00+01:00"},
+        {"id": "no-payload", "created_at": at(1)},
+        {"event_type": "message_new", "payload": message("no id"), "created_at": at(2)},
+    ]
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        fake.history = [*unreadable, *history("ok", start=3)]
+        with caplog.at_level(logging.WARNING, "pachca_async.bot"):
+            await poll_for(recording(seen), pachca, 10)
+        assert sorted(fake.deleted) == ["e03", "no-date", "no-payload", "year-one"]
+        assert len(history_reads(fake)) >= 5
+
+    with_api(scenario, history_newest_first=False)
+    assert seen == ["ok"]
+    assert caplog.text.count("skipping an unreadable history entry") == len(unreadable)

@@ -1,28 +1,39 @@
-"""The README's bot quick start runs as written (its handlers, against a local fake API), and so
-does its example of testing that bot with `FakePachca`."""
+"""The README's bot (`my_bot.py`) runs as written, its handlers against a local fake API, and so
+does its example of testing that bot with `FakePachca`: both are imported from files holding
+the README's code word for word (`tests/readme.py`)."""
 
 from __future__ import annotations
 
-import re
+import importlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+
+import pytest
+
+from tests.readme import write
 
 from .fake_api import click, message, running, submit
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+
+@pytest.fixture
+def readme(tmp_path: Path) -> Iterator[Path]:
+    """The README's modules, importable (`import my_bot`) while the test runs."""
+    written = write(tmp_path)
+    sys.path.insert(0, str(tmp_path))
+    yield tmp_path
+    sys.path.remove(str(tmp_path))
+    for path in written:
+        sys.modules.pop(path.stem, None)
 
 
-def quick_start() -> dict[str, Any]:
-    section = README.read_text(encoding="utf-8").split("## Bots", 1)[1]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    namespace: dict[str, Any] = {}
-    for block in blocks[:2]:  # the bot, then buttons and forms
-        exec(block.replace("asyncio.run(main())", ""), namespace)
-    return namespace
+def load(name: str) -> ModuleType:
+    return importlib.import_module(name)
 
 
-async def test_the_readme_bot_answers_commands_buttons_and_forms() -> None:
-    dp = quick_start()["dp"]
+async def test_the_readme_bot_answers_commands_buttons_and_forms(readme: Path) -> None:
+    dp = load("my_bot").dp  # importing it starts nothing: `main()` runs only as a script
     async with running(dp) as bot:
         for text in ("/start there", "echo me", "/feedback"):
             assert (await bot.send(message(text)))[0] == 200
@@ -36,10 +47,9 @@ async def test_the_readme_bot_answers_commands_buttons_and_forms() -> None:
     assert len(bot.fake.calls_to("POST", "/views/open")) == 1
 
 
-async def test_the_readme_test_of_the_bot_passes() -> None:
-    section = README.read_text(encoding="utf-8").split("## Testing without Pachca", 1)[1]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
-    assert found, "README.md has no Python example under 'Testing without Pachca'"
-    namespace = quick_start()  # the bot it tests: `from my_bot import dp`
-    exec(found.group(1).replace("from my_bot import dp\n", ""), namespace)
-    await namespace["test_the_bot_echoes"]()
+async def test_the_readme_test_of_the_bot_passes(readme: Path) -> None:
+    await load("testing_without_pachca").test_the_bot_echoes()
+
+
+def test_the_readme_reads_webhooks_for_other_frameworks(readme: Path) -> None:
+    assert load("other_web_frameworks").read_delivery(b"{}", {}, "secret") is None

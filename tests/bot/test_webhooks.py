@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict
 
-from pachca_async import InvalidRequestError, PachcaError
+from pachca_async import InvalidRequestError, PachcaError, models
 from pachca_async.webhooks import (
     ExportReadyPayload,
     Failure,
@@ -53,15 +53,17 @@ def test_parsed_fields_are_typed() -> None:
     assert event.thread is not None
     assert event.thread.message_chat_id == 2
     export = parse_update(json.dumps(SAMPLES[-1][0]).encode()).payload
-    assert isinstance(export, ExportReadyPayload)
+    assert isinstance(export, models.ExportWebhookPayload)  # the spec's model
+    assert ExportReadyPayload is models.ExportWebhookPayload  # the earlier name still works
     assert export.export_id == 22322
+    assert export.created_at == datetime.datetime(2025, 3, 20, 12, 33, 58, tzinfo=datetime.UTC)
 
 
 def test_header_names_are_case_insensitive_in_any_mapping() -> None:
     body, headers = signed(_at_now(message()))
     value = headers["Pachca-Signature"]
     for given in ({"pachca-signature": value}, {"PACHCA-SIGNATURE": value}, CIMultiDict(headers)):
-        assert parse_webhook(body, given, SECRET, now=NOW).payload.type_ == "message"
+        assert parse_webhook(body, given, SECRET, now=NOW).payload.type == "message"
 
 
 def _failure(body: bytes, headers: dict[str, str], **options: Any) -> WebhookVerificationError:
@@ -113,7 +115,7 @@ def test_unknown_kinds_keep_the_raw_object() -> None:
     payload = _at_now({"type": "poll", "event": "vote", "poll_id": 3, "answer": "b"})
     update = parse_webhook(*signed(payload), SECRET, now=NOW)
     assert isinstance(update.payload, UnknownWebhookPayload)
-    assert (update.payload.type_, update.payload.event) == ("poll", "vote")
+    assert (update.payload.type, update.payload.event) == ("poll", "vote")
     assert update.payload.raw == payload
 
 

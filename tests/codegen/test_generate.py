@@ -56,13 +56,14 @@ def test_every_class_and_method_has_a_docstring() -> None:
 def test_all_operations_under_their_names() -> None:
     from pachca_async._generated.services import OPERATIONS
 
-    assert len(OPERATIONS) == 77
+    assert len(OPERATIONS) == 100
     assert OPERATIONS["messages.create_message"].operation_id == "MessageOperations_createMessage"
     assert "bots.self_recreate_bot_token" in OPERATIONS
     assert "oauth.get_token_info" in OPERATIONS
     assert "group_tags.get_tag_users" in OPERATIONS
     assert "read_members.list_read_members" in OPERATIONS
     assert "custom_properties.list_properties" in OPERATIONS
+    assert OPERATIONS["files.download_file"].operation_id == "FileOperations_downloadFile"
 
 
 def test_every_schema_is_a_model() -> None:
@@ -72,7 +73,7 @@ def test_every_schema_is_a_model() -> None:
 
     spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
     names = spec["components"]["schemas"]
-    assert len(names) == 135
+    assert len(names) == 189
     for name, node in names.items():
         cls = getattr(models, name)
         if node.get("type") == "object":
@@ -174,3 +175,110 @@ def test_published_spec_generates_imports_and_type_checks(tmp_path: Path) -> Non
         check=False,
     )
     assert checked.returncode == 0, checked.stdout[-3000:]
+
+
+def _views(paths: dict[str, object]) -> dict[str, object]:
+    """The operation views codegen builds for a small spec of `paths`, by method name."""
+    from codegen.build import normalize, parse
+    from codegen.render import ViewBuilder
+
+    spec = {
+        "openapi": "3.0.0",
+        "info": {"title": "t", "version": "1"},
+        "security": [{"BearerAuth": []}],
+        "paths": paths,
+        "components": {"securitySchemes": {"BearerAuth": {"type": "http", "scheme": "Bearer"}}},
+    }
+    fixed = normalize(spec)
+    views = ViewBuilder(fixed, parse(fixed)).build()
+    return {op.method_name: op for service in views.services for op in service.operations}
+
+
+def test_form_bodies_calls_without_token_binary_answers_and_wire_names() -> None:
+    form = {
+        "type": "object",
+        "required": ["type", "from"],
+        "properties": {"type": {"type": "string"}, "from": {"type": "string"}},
+    }
+    ops = _views(
+        {
+            "/token": {
+                "post": {
+                    "operationId": "T_exchange",
+                    "tags": ["T"],
+                    "security": [],
+                    "requestBody": {
+                        "content": {"application/x-www-form-urlencoded": {"schema": form}}
+                    },
+                    "responses": {"204": {"description": "none"}},
+                }
+            },
+            "/files/{id}": {
+                "get": {
+                    "operationId": "T_download",
+                    "tags": ["T"],
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
+                        {"name": "type", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "bytes",
+                            "content": {
+                                "application/octet-stream": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+        }
+    )
+    exchange, download = ops["exchange"], ops["download"]
+    assert exchange.body_kind == "FORM"  # type: ignore[attr-defined]
+    assert exchange.auth is False  # type: ignore[attr-defined]
+    assert [f.name for f in exchange.body_fields] == ["type", "from_"]  # type: ignore[attr-defined]
+    assert (download.result_kind, download.returns) == ("BINARY", "bytes")  # type: ignore[attr-defined]
+    assert download.auth is True  # type: ignore[attr-defined]
+    assert [p.name for p in download.params] == ["id", "type"]  # type: ignore[attr-defined]
+
+
+def test_generated_keywords_are_the_wire_names() -> None:
+    """`type=` as Pachca's docs write it, in calls and in models alike."""
+    import inspect
+
+    from pachca_async._generated.services.views import ViewsService
+    from pachca_async.models import ViewBlockHeader
+
+    assert "type" in inspect.signature(ViewsService.open_view).parameters
+    assert ViewBlockHeader(text="Hi").type == "header"
+
+
+def test_a_one_value_header_is_always_sent_and_any_other_is_refused() -> None:
+    from codegen.normalize import SpecError
+
+    def op(header: dict[str, object]) -> dict[str, object]:
+        return {
+            "/exports": {
+                "post": {
+                    "operationId": "T_export",
+                    "tags": ["T"],
+                    "parameters": [{"name": "Prefer", "in": "header", **header}],
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        }
+
+    fixed = {"required": True, "schema": {"type": "string", "enum": ["return=representation"]}}
+    view = _views(op(fixed))["export"]
+    assert view.headers == [("Prefer", "return=representation")]  # type: ignore[attr-defined]
+    assert "Prefer" not in [p.name for p in view.params]  # type: ignore[attr-defined]
+    with pytest.raises(SpecError, match="must be required and have one value") as caught:
+        _views(op({"required": False, "schema": {"type": "string"}}))
+    assert caught.value.pointer == "/paths/~1exports/post/parameters/0"

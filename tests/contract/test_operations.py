@@ -25,6 +25,8 @@ from pachca_async._operation import Operation, ResultKind
 from pachca_async._pagination import Page
 from pachca_async.models import (
     Button,
+    DraftRepetitionRequest,
+    DraftScheduleRequest,
     FileType,
     LinkPreview,
     LinkPreviewImage,
@@ -38,6 +40,8 @@ from pachca_async.models import (
     ViewBlockHeader,
     ViewBlockInput,
 )
+
+from .test_binary_and_forms import COVERED_HERE
 
 TOKEN = "contract-test-token"
 SINCE = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
@@ -263,7 +267,7 @@ ARGUMENTS: Mapping[str, Mapping[str, Any]] = {
     "users.update_user_avatar": {"user_id": 12, "image": PNG},
     "users.update_user_status": {"user_id": 12, "emoji": "🌴", "title": "On leave"},
     "views.open_view": {
-        "type_": "modal",
+        "type": "modal",
         "trigger_id": "791a056b-006c-49dd-834b-c633fde52fe8",
         "callback_id": "vacation",
         "view": OpenViewRequestView(
@@ -274,16 +278,51 @@ ARGUMENTS: Mapping[str, Mapping[str, Any]] = {
             ],
         ),
     },
+    # Operations described ahead of the published spec (x-sdk-ahead).
+    "bots.create_bot_token": {"id": 7, "name": "CI", "scopes": ["messages:create"]},
+    "bots.delete_bot_avatar": {"id": 7},
+    "bots.delete_bot_token": {"id": 7, "token_id": 4827},
+    "bots.get_bot_scopes": {"id": 7},
+    "bots.list_bot_tokens": {"id": 7, "limit": 10},
+    "bots.list_company_bots": {"query": "deploy", "limit": 10},
+    "bots.reissue_bot_token": {"id": 7, "token_id": 4827},
+    "bots.rotate_bot_client_secret": {"id": 7},
+    "bots.update_bot_avatar": {"id": 7, "image": PNG},
+    "bots.update_bot_token": {"id": 7, "token_id": 4827, "name": "CI 2"},
+    "chats.delete_chat_avatar": {"id": 198},
+    "chats.list_company_chats": {"activity": "archived", "limit": 10},
+    "chats.mark_chat_unread": {"id": 198, "message_id": 1194275},
+    "chats.update_chat_avatar": {"id": 198, "image": PNG},
+    "drafts.create_draft": {
+        "entity_type": "discussion",
+        "entity_id": 334,
+        "content": "Weekly report",
+        "schedule": DraftScheduleRequest(
+            start_date=UNTIL,
+            repetition=DraftRepetitionRequest(interval="weekly", days=[1, 3]),
+        ),
+    },
+    "drafts.delete_draft": {"id": 5},
+    "drafts.get_draft": {"id": 5},
+    "drafts.list_drafts": {"type": "scheduled", "entity_type": "discussion", "entity_id": 334},
+    "drafts.update_draft": {"id": 5, "content": "Weekly report, v2"},
+    "oauth.exchange_token": {
+        "code": "ZmFrZV9hdXRoX2NvZGU",
+        "redirect_uri": "https://bot.example.com/oauth/callback",
+        "client_id": "client",
+        "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    },
+    "oauth.revoke_token": {"token": "old-token", "token_type_hint": "access_token"},
 }
 
 
 def test_every_operation_has_arguments() -> None:
     """A new operation in openapi.yaml cannot skip the contract run."""
-    assert sorted(ARGUMENTS) == sorted(OPERATIONS)
-    assert len(ARGUMENTS) == 77
+    assert sorted(ARGUMENTS) == sorted(set(OPERATIONS) - COVERED_HERE)
+    assert len(ARGUMENTS) == 98
 
 
-@pytest.mark.parametrize("name", sorted(OPERATIONS))
+@pytest.mark.parametrize("name", sorted(set(OPERATIONS) - COVERED_HERE))
 async def test_operation(name: str, prism_url: str, spec: dict[str, Any]) -> None:
     operation = OPERATIONS[name]
     described = spec["paths"][operation.path][operation.method.lower()]
@@ -311,7 +350,7 @@ async def test_operation(name: str, prism_url: str, spec: dict[str, Any]) -> Non
 
     [(request, response)] = sent
     assert response.status == operation.success_status
-    if described.get("x-requirements", {}).get("auth") is False:
+    if described.get("x-requirements", {}).get("auth") is False or described.get("security") == []:
         assert "authorization" not in {key.lower() for key in request.headers}
     _check_result(operation, result)
 

@@ -53,14 +53,17 @@ def _archive(data: bytes = ARCHIVE, *, drop_after: int | None = None) -> FakeHan
 
 
 async def test_request_export(server: FakeServer, pachca: PachcaClient) -> None:
-    server.on("POST", "/chats/exports", answer(204))
-    await pachca.chats.request_export(
+    server.on("POST", "/chats/exports", answer(202, {"data": {"id": 22322}}))
+    export = await pachca.chats.request_export(
         start_at=datetime.date(2025, 1, 1),
         end_at=datetime.date(2025, 2, 14),
         webhook_url="https://example.com/hooks/export",
         chat_ids=[1, 2],
     )
-    body = json.loads(server.requests("POST", "/chats/exports")[0].body)
+    assert export.id == 22322  # the same id the export webhook brings later
+    sent = server.requests("POST", "/chats/exports")[0]
+    assert sent.headers["Prefer"] == "return=representation"
+    body = json.loads(sent.body)
     assert body == {
         "start_at": "2025-01-01",
         "end_at": "2025-02-14",

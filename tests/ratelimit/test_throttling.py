@@ -9,6 +9,7 @@ import math
 import pytest
 
 from pachca_async import Rate, RateLimitError, RateLimits, Request, Response
+from pachca_async._retry_after import MAX_RETRY_AFTER
 from pachca_async.testing import run_virtual
 
 from .fake import FakeAPI, client, exactly, send, too_many
@@ -114,6 +115,25 @@ def test_a_429_without_retry_after_pauses_the_key_for_the_default_pause() -> Non
 
     run_virtual(scenario())
     assert api.times() == exactly([0.0, 0.5])
+
+
+@pytest.mark.parametrize("header", ["inf", "1e999", "1e300"])
+def test_an_endless_retry_after_pauses_the_key_for_a_day_not_forever(header: str) -> None:
+    api = FakeAPI(override=refuse({"0"}, retry_after=header))
+
+    async def scenario() -> list[float | None]:
+        async with client(api, STEADY) as pachca:
+            waits = []
+            for content in ("0", "1"):
+                with pytest.raises(RateLimitError) as caught:
+                    await pachca.messages.create_message(entity_id=1, content=content)
+                waits.append(caught.value.retry_after)
+            await asyncio.sleep(MAX_RETRY_AFTER)
+            await pachca.messages.create_message(entity_id=1, content="2")
+            return waits
+
+    assert run_virtual(scenario()) == [MAX_RETRY_AFTER, MAX_RETRY_AFTER]
+    assert contents(api) == ["0", "2"]
 
 
 def test_a_key_paused_for_an_hour_answers_at_once_without_sending() -> None:

@@ -197,7 +197,7 @@ async def test_missing_required_body_field_names_it(
 ) -> None:
     with pytest.raises(InvalidRequestError, match=r"missing required argument\(s\): entity_id$"):
         await pachca.messages.create_message(content="Hello")  # type: ignore[call-overload]
-    with pytest.raises(InvalidRequestError, match="entity_id, content"):
+    with pytest.raises(InvalidRequestError, match="entity_id"):
         await pachca.messages.create_message()  # type: ignore[call-overload]
     assert server.requests == []
 
@@ -226,7 +226,7 @@ async def test_none_sends_explicit_null(server: ScriptedServer, pachca: PachcaCl
 
 
 async def test_dates_and_sets_in_body(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.reply("POST", "/chats/exports", Reply(204))
+    server.json("POST", "/chats/exports", {"data": {"id": 9}}, status=202)
     await pachca.chats.request_export(
         start_at=datetime.date(2024, 1, 1),
         end_at=datetime.date(2024, 1, 31),
@@ -350,7 +350,88 @@ def test_token_with_inner_space_or_control_characters_is_refused(token: str) -> 
     assert token not in str(caught.value)
 
 
-@pytest.mark.parametrize("base_url", ["not a url", "api.pachca.com/api", "ftp://host/x"])
+async def test_base_url_from_environment(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PACHCA_BASE_URL", f"{server.base_url}\n")
+    server.json("GET", "/profile", {"data": user()})
+    async with PachcaClient(TOKEN) as pachca, PachcaClient(TOKEN, base_url=None) as default:
+        await pachca.profile.get_profile()
+        await default.profile.get_profile()
+    assert server.count() == 2
+    assert pachca.base_url == server.base_url
+
+
+def test_explicit_base_url_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACHCA_BASE_URL", "http://127.0.0.1:9/api")
+    assert PachcaClient(TOKEN, base_url="http://127.0.0.1:8/v1").base_url == "http://127.0.0.1:8/v1"
+
+
+@pytest.mark.parametrize("env", [None, "", " "])
+def test_base_url_none_is_pachcas_without_environment(
+    monkeypatch: pytest.MonkeyPatch, env: str | None
+) -> None:
+    if env is None:
+        monkeypatch.delenv("PACHCA_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("PACHCA_BASE_URL", env)
+    assert PachcaClient(TOKEN, base_url=None).base_url == "https://api.pachca.com/api/shared/v1"
+
+
+def test_a_bad_base_url_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PACHCA_BASE_URL", "api.pachca.com")
+    with pytest.raises(InvalidRequestError, match="PACHCA_BASE_URL"):
+        PachcaClient(TOKEN)
+
+
+@pytest.mark.parametrize("base_url", ["not a url", "api.pachca.com/api", "ftp://host/x", ""])
 def test_base_url_must_be_absolute_http(base_url: str) -> None:
     with pytest.raises(InvalidRequestError, match="base_url"):
         PachcaClient(TOKEN, base_url=base_url)
+
+
+async def test_an_empty_optional_envelope_is_left_out(
+    server: ScriptedServer, pachca: PachcaClient
+) -> None:
+    """A bot's promo alone changes nothing else: no `"webhook": {}` goes with it."""
+    from pachca_async.models import BotPromoRequest
+
+    webhook = {
+        "name": "Deploy",
+        "nickname": "deploy_bot",
+        "outgoing_url": None,
+        "events": [],
+        "trigger_on": "commands",
+        "commands": [],
+        "scopes": [],
+        "template": None,
+        "template_engine": "liquid",
+        "challenge_key": None,
+        "link_preview_enabled": True,
+        "ignore_self_messages": False,
+        "events_history_enabled": False,
+        "single_chat": False,
+        "can_edit": [],
+        "who_can_add": "creator",
+        "unfurl_domains": [],
+    }
+    bot = {
+        "id": 7,
+        "name": "Deploy",
+        "nickname": "deploy_bot",
+        "created_at": "2026-11-01T10:00:00.000Z",
+        "authorized_users_count": 0,
+        "oauth_client_enabled": False,
+        "permissions": {"update_oauth_client": True, "recreate_token": True, "destroy": True},
+        "webhook": webhook,
+    }
+    server.json("PUT", "/bots/7", {"data": bot})
+    await pachca.bots.update_bot(7, promo=BotPromoRequest(published=True))
+    await pachca.bots.update_bot(7, name="Deploy", promo=BotPromoRequest(published=False))
+    updated = await pachca.bots.update_bot(7)
+    assert updated.webhook.name == "Deploy"
+    assert [r.json() for r in server.requests] == [
+        {"promo": {"published": True}},
+        {"webhook": {"name": "Deploy"}, "promo": {"published": False}},
+        {"webhook": {}},
+    ]

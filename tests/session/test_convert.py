@@ -21,8 +21,13 @@ from pachca_async._convert import structure, unstructure
 from pachca_async.models import (
     AuditDetailsChatRenamed,
     AuditDetailsEmpty,
+    AuditDetailsLoginGrantDenied,
+    AuditDetailsToken,
     AuditEvent,
     AuditEventKey,
+    AuditLoginGrantDenyReason,
+    AuditLoginGrantDevice,
+    AuditLoginGrantDevicePlatform,
     Button,
     ButtonWebhookPayload,
     File,
@@ -218,7 +223,7 @@ def test_unknown_webhook_payload_keeps_raw(document: dict[str, Any]) -> None:
     parsed = structure(document, WebhookPayloadUnion)
     assert type(parsed) is UnknownWebhookPayload
     assert parsed.raw == document
-    assert parsed.type_ == document.get("type", UNSET)
+    assert parsed.type == document.get("type", UNSET)
     assert parsed.event == document["event"]
 
 
@@ -292,6 +297,30 @@ def audit_event(event_key: str, details: dict[str, Any]) -> dict[str, Any]:
         ),
         ("user_login", {}, AuditDetailsEmpty()),
         ("quantum_tunnel", {"qubits": 3}, UnknownAuditDetails(raw={"qubits": 3})),
+        # Events described ahead of the published spec (pachca-sdk 1.6.1).
+        (
+            "login_grant_denied",
+            {
+                "login_grant_id": "g1",
+                "device": {"name": "Pixel", "platform": "Android"},
+                "reason": "verification_failed",
+            },
+            AuditDetailsLoginGrantDenied(
+                login_grant_id="g1",
+                device=AuditLoginGrantDevice(
+                    name="Pixel", platform=AuditLoginGrantDevicePlatform.ANDROID
+                ),
+                reason=AuditLoginGrantDenyReason.VERIFICATION_FAILED,
+            ),
+        ),
+        (
+            "bot_token_created",
+            {"token_kind": "bot", "resource_owner_id": 7, "scopes": ["messages:read"], "bot_id": 7},
+            AuditDetailsToken(
+                token_kind="bot", resource_owner_id=7, scopes=["messages:read"], bot_id=7
+            ),
+        ),
+        ("company_bots_accessed", {}, AuditDetailsEmpty()),
     ],
 )
 def test_audit_details_picked_by_event_key(
@@ -336,7 +365,6 @@ def test_json_names_both_ways() -> None:
     )
     assert list(unstructure(form)) == [
         "Content-Disposition",
-        "acl",
         "policy",
         "x-amz-credential",
         "x-amz-algorithm",
@@ -344,6 +372,7 @@ def test_json_names_both_ways() -> None:
         "x-amz-signature",
         "key",
         "file",
+        "acl",
     ]
     assert unstructure(ViewBlockHeader(text="t")) == {"type": "header", "text": "t"}
     unknown = structure({"type": "x", "event": "y"}, WebhookPayloadUnion)

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import pickle
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from pachca_async import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    ClientClosedError,
     ConflictError,
     ConnectError,
+    ConnectTimeoutError,
+    DownloadError,
+    EventLoopError,
     GoneError,
     InvalidRequestError,
     NotFoundError,
@@ -27,11 +33,18 @@ from pachca_async import (
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     RetryPolicy,
     ServerError,
+    StorageError,
+    Timeout,
+    UploadError,
     ValidationError,
 )
+from pachca_async._retry_after import MAX_RETRY_AFTER
+from pachca_async.forms import SubmitExpiredError, TriggerExpiredError
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
+from pachca_async.webhooks import Failure, WebhookVerificationError
 from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
@@ -222,7 +235,18 @@ async def test_rate_limit_error_reads_http_date(server: ScriptedServer) -> None:
     assert caught.value.retry_after == 30.0
 
 
-@pytest.mark.parametrize(("header", "expected"), [("soon", None), ("-3", 0.0), ("nan", None)])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("soon", None),
+        ("-3", 0.0),
+        ("nan", None),
+        ("inf", MAX_RETRY_AFTER),
+        ("1e999", MAX_RETRY_AFTER),
+        ("1e300", MAX_RETRY_AFTER),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),
+    ],
+)
 async def test_unusable_retry_after_is_not_trusted(
     server: ScriptedServer, pachca: PachcaClient, header: str, expected: float | None
 ) -> None:
@@ -380,7 +404,7 @@ URL = "http://pachca.test/api/shared/v1/messages/5"
 @pytest.mark.parametrize(
     ("failure", "error_type"),
     [
-        (aiohttp.ConnectionTimeoutError(), ConnectError),
+        (aiohttp.ConnectionTimeoutError(), ConnectTimeoutError),
         (aiohttp.SocketTimeoutError(), APITimeoutError),
         (TimeoutError(), APITimeoutError),
         (aiohttp.ServerDisconnectedError(), APIConnectionError),
@@ -402,6 +426,101 @@ async def test_transport_failures_map_to_typed_errors(
     assert type(caught.value) is error_type
 
 
+async def test_a_connect_timeout_is_a_timeout_and_a_connect_error(mocked: aioresponses) -> None:
+    mocked.get(URL, exception=aiohttp.ConnectionTimeoutError())
+    async with PachcaClient(
+        TOKEN, base_url="http://pachca.test/api/shared/v1", retry=NO_RETRIES
+    ) as pachca:
+        with pytest.raises(APITimeoutError) as caught:
+            await pachca.messages.get_message(5)
+    assert isinstance(caught.value, ConnectError)  # nothing was sent: safe to retry
+
+
 def server_body(document: Any) -> bytes:
     """The bytes `ScriptedServer` sends for `document`."""
     return Reply(json=document).response().body  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), -1.0, float("nan"), 1e300])
+def test_a_rate_limit_error_built_by_hand_is_bounded_too(seconds: float) -> None:
+    error = RateLimitError("429", retry_after=seconds, status=429, headers={})
+    assert error.retry_after is None or 0.0 <= error.retry_after <= MAX_RETRY_AFTER
+
+
+# -- every error: a PachcaError, and picklable -------------------------------------------------
+
+HEADERS = CIMultiDictProxy(CIMultiDict({"X-Request-Id": "req-1", "Retry-After": "3"}))
+STATUS = {"headers": HEADERS, "body": b'{"errors":[]}', "operation": "messages.get_message"}
+ITEM = ApiErrorItem(
+    key="content", value=None, message="is invalid", code=ValidationErrorCode.INVALID, payload=None
+)
+SAMPLES: list[PachcaError] = [
+    PachcaError("root"),
+    APIStatusError("418", status=418, **STATUS),
+    ValidationError("422", status=422, errors=[ITEM], **STATUS),
+    AuthenticationError("401", status=401, error="invalid_token", error_description="no", **STATUS),
+    PaymentRequiredError("402", status=402, **STATUS),
+    PermissionDeniedError("403", status=403, required_scope="messages:read", **STATUS),
+    NotFoundError("404", status=404, **STATUS),
+    ConflictError("409", status=409, **STATUS),
+    GoneError("410", status=410, **STATUS),
+    RateLimitError("429", status=429, retry_after=3.0, **STATUS),
+    ServerError("503", status=503, **STATUS),
+    APIConnectionError("dropped"),
+    ConnectError("refused"),
+    APITimeoutError("slow"),
+    ConnectTimeoutError("no connection in time"),
+    ResponseDecodeError("not JSON", status=200, body=b"<html>", operation="messages.get_message"),
+    ResponseTooLargeError("too long", status=200, limit=1024, operation="messages.get_message"),
+    InvalidRequestError("bad argument"),
+    ClientClosedError("closed"),
+    EventLoopError("another loop"),
+    TriggerExpiredError("late"),
+    SubmitExpiredError("too late to answer"),
+    StorageError("refused", status=403, code="AccessDenied", storage_message="denied"),
+    UploadError("refused", status=400, code="EntityTooLarge", storage_message="big"),
+    DownloadError("refused", status=404, code="NoSuchKey", storage_message="gone"),
+    WebhookVerificationError(Failure.WRONG_SIGNATURE, "detail"),
+]
+
+
+def error_classes(root: type[PachcaError] = PachcaError) -> set[type[PachcaError]]:
+    """`root` and every subclass the SDK defines."""
+    subclasses = [sub for sub in root.__subclasses__() if sub.__module__.startswith("pachca_async")]
+    return {root}.union(*(error_classes(sub) for sub in subclasses))
+
+
+def test_every_error_class_is_sampled() -> None:
+    assert {type(error) for error in SAMPLES} == error_classes()
+
+
+@pytest.mark.parametrize("error", SAMPLES, ids=lambda e: type(e).__name__)
+def test_errors_survive_pickle_with_their_attributes(error: PachcaError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert (str(copy), copy.args) == (str(error), error.args)
+    assert vars(copy) == vars(error)
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: RetryPolicy(max_retries=-1), "RetryPolicy.max_retries"),
+        (lambda: RetryPolicy(max_retries=1.5), "RetryPolicy.max_retries"),
+        (lambda: RetryPolicy(backoff=float("nan")), "RetryPolicy.backoff"),
+        (lambda: RetryPolicy(max_backoff=-1), "RetryPolicy.max_backoff"),
+        (lambda: RetryPolicy(jitter=2), "RetryPolicy.jitter"),
+        (lambda: RetryPolicy(max_retry_after="60"), "RetryPolicy.max_retry_after"),
+        (lambda: RetryPolicy(deadline=-5), "RetryPolicy.deadline"),
+        (lambda: RetryPolicy().with_changes(max_retries=-1), "RetryPolicy.max_retries"),
+        (lambda: Timeout(total=0), "Timeout.total"),
+        (lambda: Timeout(connect=-1), "Timeout.connect"),
+        (lambda: Timeout(read=float("inf")), "Timeout.read"),
+        (lambda: PachcaClient(TOKEN, timeout=-3), "timeout"),
+        (lambda: PachcaClient(TOKEN, max_retries=-1), "RetryPolicy.max_retries"),
+        (lambda: PachcaClient(TOKEN, max_response_size=0), "max_response_size"),
+    ],
+)
+def test_bad_settings_raise_a_pachca_error_naming_the_setting(make: Any, field: str) -> None:
+    with pytest.raises(InvalidRequestError, match=f"`{field}` must be"):
+        make()

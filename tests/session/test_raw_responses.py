@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from pachca_async import InvalidRequestError, NotFoundError, RawResponse
 from pachca_async.models import Message
 from pachca_async.testing import FakePachca
-from tests.readme import python_blocks
+from tests.readme import modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,15 +116,14 @@ def test_raw_calls_are_typed_with_their_result_models(tmp_path: Path) -> None:
 
 
 async def test_the_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    [block] = python_blocks("## Raw responses")
-    code = "async def example(pachca):\n" + textwrap.indent(block, "    ")
     namespace: dict[str, Any] = {}
-    exec(code, namespace)
+    exec(modules()["raw_responses"], namespace)  # as written
     async with FakePachca() as api, api.client() as pachca:
         api.add_chat("General", id=198)
         api.add_chat("Random")
-        await namespace["example"](pachca)
-    created, listed = capsys.readouterr().out.splitlines()
+        await namespace["show_raw"](pachca)
+    created, content, listed = capsys.readouterr().out.splitlines()
+    assert content == "Hello"
     status, request_id = created.split()
     assert (status, len(request_id)) == ("201", 36)  # the fake's request id: a UUID, as Pachca's
     count, _cursor, content_type = listed.split(" ", 2)

@@ -6,25 +6,19 @@ example and this test runs the new one.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 import pachca_async
+from tests.readme import README, modules
 from tests.scripted_server import ScriptedServer, chat, message, page, reaction, serve_in_thread
-
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def quick_start() -> str:
-    """The Python block of the README's "Quick start" section."""
-    section = README.read_text(encoding="utf-8").split("## Quick start", 1)[1]
-    found = re.search(r"```python\n(.*?)```", section, re.S)
-    assert found, "README.md has no Python example under 'Quick start'"
-    return found.group(1)
+    """The Python code of the README's "Quick start" section."""
+    return modules()["quick_start"]
 
 
 def answer_like_pachca(server: ScriptedServer) -> None:
@@ -53,15 +47,7 @@ def test_readme_quick_start_runs(
     code = quick_start()
     with serve_in_thread(ScriptedServer()) as server:
         answer_like_pachca(server)
-
-        class LocalClient(pachca_async.PachcaClient):
-            """The README's client, sent to the local server instead of api.pachca.com."""
-
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                kwargs.setdefault("base_url", server.base_url)
-                super().__init__(*args, **kwargs)
-
-        monkeypatch.setattr(pachca_async, "PachcaClient", LocalClient)
+        monkeypatch.setenv("PACHCA_BASE_URL", server.base_url)  # instead of api.pachca.com
         exec(compile(code, str(README), "exec"), {"__name__": "readme"})
 
     assert capsys.readouterr().out.splitlines() == [
@@ -82,3 +68,47 @@ def test_readme_quick_start_runs(
     assert server.requests[0].json() == {"message": {"entity_id": 198, "content": "Hello"}}
     assert server.requests[-1].json() == {"code": "👍"}
     assert {r.headers["Authorization"] for r in server.requests} == {"Bearer TOKEN"}
+
+
+async def test_readme_draft_and_token_examples_run(
+    server: ScriptedServer, pachca: pachca_async.PachcaClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    draft = {
+        "id": 5,
+        "content": "Weekly report: please fill in the sheet",
+        "files": [],
+        "created_at": "2026-11-30T10:00:00.000Z",
+        "updated_at": "2026-11-30T10:00:00.000Z",
+        "next_send_at": "2026-12-07T09:00:00.000Z",
+    }
+    server.json("POST", "/drafts", {"data": draft}, status=201)
+
+    def token(token_id: int, name: str | None, value: str = "abcd****wxyz") -> dict[str, Any]:
+        return {
+            "id": token_id,
+            "token": value,
+            "name": name,
+            "user_id": 7,
+            "scopes": ["messages:create"],
+            "created_at": "2026-11-01T10:00:00.000Z",
+        }
+
+    server.json("GET", "/bots/7/tokens", page([token(1, None), token(2, "CI")], has_next=False))
+    server.json("POST", "/bots/7/tokens/2/reissue", {"data": token(2, "CI", "fresh-value")})
+    namespace: dict[str, Any] = {"__name__": "readme"}
+    code = modules()["scheduled_messages_and_bot_tokens"]
+    exec(compile(code, str(README), "exec"), namespace)
+
+    await namespace["schedule_weekly_report"](pachca)
+    assert capsys.readouterr().out == "5 2026-12-07 09:00:00+00:00\n"
+    sent = server.requests[0].json()["draft"]
+    assert sent["schedule"] == {
+        "start_date": "2026-12-07T09:00:00.000Z",
+        "repetition": {"interval": "weekly"},
+    }
+    assert await namespace["rotate_ci_token"](pachca, 7) == "fresh-value"
+    assert [r.path for r in server.requests] == [
+        "/drafts",
+        "/bots/7/tokens",
+        "/bots/7/tokens/2/reissue",
+    ]

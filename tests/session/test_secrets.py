@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 import traceback
 from typing import Any
 
@@ -83,6 +84,8 @@ async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
     assert len(events) == 3  # the 503, the timeout and the drop were retried
     for value in [pachca, copy, pachca._target, *requests, *responses, *events, *errors]:
         assert TOKEN not in shown(value), value
+    for error in errors:
+        assert TOKEN.encode() not in pickle.dumps(error), error
     assert caplog.records
     assert TOKEN not in caplog.text
     assert "<redacted>" in repr(requests[0])

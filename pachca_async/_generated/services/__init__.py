@@ -11,6 +11,7 @@ from pachca_async._service import Requester
 from . import bots as _bots
 from . import chats as _chats
 from . import custom_properties as _custom_properties
+from . import drafts as _drafts
 from . import files as _files
 from . import group_tags as _group_tags
 from . import members as _members
@@ -28,6 +29,7 @@ from . import views as _views
 from .bots import BotsService
 from .chats import ChatsService
 from .custom_properties import CustomPropertiesService
+from .drafts import DraftsService
 from .files import FilesService
 from .group_tags import GroupTagsService
 from .members import MembersService
@@ -48,6 +50,7 @@ __all__ = [
     "BotsService",
     "ChatsService",
     "CustomPropertiesService",
+    "DraftsService",
     "FilesService",
     "GroupTagsService",
     "MembersService",
@@ -67,24 +70,44 @@ __all__ = [
 
 OPERATIONS: Mapping[str, Operation[object]] = {
     "bots.create_bot": _bots.CREATE_BOT,
+    "bots.create_bot_token": _bots.CREATE_BOT_TOKEN,
     "bots.delete_bot": _bots.DELETE_BOT,
+    "bots.delete_bot_avatar": _bots.DELETE_BOT_AVATAR,
+    "bots.delete_bot_token": _bots.DELETE_BOT_TOKEN,
     "bots.delete_webhook_event": _bots.DELETE_WEBHOOK_EVENT,
     "bots.get_bot": _bots.GET_BOT,
+    "bots.get_bot_scopes": _bots.GET_BOT_SCOPES,
     "bots.get_webhook_events": _bots.GET_WEBHOOK_EVENTS,
+    "bots.list_bot_tokens": _bots.LIST_BOT_TOKENS,
     "bots.list_bots": _bots.LIST_BOTS,
+    "bots.list_company_bots": _bots.LIST_COMPANY_BOTS,
     "bots.recreate_bot_token": _bots.RECREATE_BOT_TOKEN,
+    "bots.reissue_bot_token": _bots.REISSUE_BOT_TOKEN,
+    "bots.rotate_bot_client_secret": _bots.ROTATE_BOT_CLIENT_SECRET,
     "bots.self_recreate_bot_token": _bots.SELF_RECREATE_BOT_TOKEN,
     "bots.self_update_bot_webhook": _bots.SELF_UPDATE_BOT_WEBHOOK,
     "bots.update_bot": _bots.UPDATE_BOT,
+    "bots.update_bot_avatar": _bots.UPDATE_BOT_AVATAR,
+    "bots.update_bot_token": _bots.UPDATE_BOT_TOKEN,
     "chats.archive_chat": _chats.ARCHIVE_CHAT,
     "chats.create_chat": _chats.CREATE_CHAT,
+    "chats.delete_chat_avatar": _chats.DELETE_CHAT_AVATAR,
     "chats.download_export": _chats.DOWNLOAD_EXPORT,
     "chats.get_chat": _chats.GET_CHAT,
     "chats.list_chats": _chats.LIST_CHATS,
+    "chats.list_company_chats": _chats.LIST_COMPANY_CHATS,
+    "chats.mark_chat_unread": _chats.MARK_CHAT_UNREAD,
     "chats.request_export": _chats.REQUEST_EXPORT,
     "chats.unarchive_chat": _chats.UNARCHIVE_CHAT,
     "chats.update_chat": _chats.UPDATE_CHAT,
+    "chats.update_chat_avatar": _chats.UPDATE_CHAT_AVATAR,
     "custom_properties.list_properties": _custom_properties.LIST_PROPERTIES,
+    "drafts.create_draft": _drafts.CREATE_DRAFT,
+    "drafts.delete_draft": _drafts.DELETE_DRAFT,
+    "drafts.get_draft": _drafts.GET_DRAFT,
+    "drafts.list_drafts": _drafts.LIST_DRAFTS,
+    "drafts.update_draft": _drafts.UPDATE_DRAFT,
+    "files.download_file": _files.DOWNLOAD_FILE,
     "files.get_upload_params": _files.GET_UPLOAD_PARAMS,
     "files.upload_file": _files.UPLOAD_FILE,
     "group_tags.create_tag": _group_tags.CREATE_TAG,
@@ -108,7 +131,9 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "messages.unfurl": _messages.UNFURL,
     "messages.unpin_message": _messages.UNPIN_MESSAGE,
     "messages.update_message": _messages.UPDATE_MESSAGE,
+    "oauth.exchange_token": _oauth.EXCHANGE_TOKEN,
     "oauth.get_token_info": _oauth.GET_TOKEN_INFO,
+    "oauth.revoke_token": _oauth.REVOKE_TOKEN,
     "profile.delete_profile_avatar": _profile.DELETE_PROFILE_AVATAR,
     "profile.delete_status": _profile.DELETE_STATUS,
     "profile.get_profile": _profile.GET_PROFILE,
@@ -143,6 +168,7 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "users.update_user_avatar": _users.UPDATE_USER_AVATAR,
     "users.update_user_status": _users.UPDATE_USER_STATUS,
     "views.open_view": _views.OPEN_VIEW,
+    "views.submit_view_response": _views.SUBMIT_VIEW_RESPONSE,
 }
 """Every operation by `service.method` name."""
 
@@ -153,6 +179,7 @@ class Services:
     bots: BotsService
     chats: ChatsService
     custom_properties: CustomPropertiesService
+    drafts: DraftsService
     files: FilesService
     group_tags: GroupTagsService
     members: MembersService
@@ -172,6 +199,7 @@ class Services:
         self.bots = BotsService(requester)
         self.chats = ChatsService(requester)
         self.custom_properties = CustomPropertiesService(requester)
+        self.drafts = DraftsService(requester)
         self.files = FilesService(requester)
         self.group_tags = GroupTagsService(requester)
         self.members = MembersService(requester)

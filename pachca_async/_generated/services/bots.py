@@ -18,20 +18,32 @@ from pachca_async._operation import (
 from pachca_async._pagination import Page, Paginator
 from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
-from pachca_async._types import UNSET, Unset
+from pachca_async._types import UNSET, FileInput, Unset
 
 from ..models import (
+    AvatarData,
+    BotAccessToken,
     BotCanEdit,
     BotCreateRequest,
     BotCreateResponse,
     BotEventName,
+    BotOAuthClientRequest,
+    BotPromoRequest,
     BotResponse,
+    BotScopeCatalog,
+    BotSelfResponse,
+    BotSelfTokenResponse,
     BotTemplateEngine,
+    BotTokenCreateRequest,
+    BotTokenUpdateRequest,
     BotTriggerOn,
     BotUpdateRequest,
+    BotWebhookKind,
     BotWebhookSelfUpdateRequest,
     BotWhoCanAdd,
+    CompanyBotResponse,
     PaginationMeta,
+    UpdateBotAvatarRequest,
     WebhookEvent,
 )
 
@@ -62,10 +74,34 @@ CREATE_BOT: Operation[BotCreateResponse] = Operation(
             BodyField("who_can_add", ("webhook", "who_can_add")),
             BodyField("can_edit", ("webhook", "can_edit")),
             BodyField("single_chat", ("webhook", "single_chat")),
+            BodyField("kind", ("webhook", "kind")),
+            BodyField("unfurl_domains", ("webhook", "unfurl_domains")),
+            BodyField("empty", ("empty",)),
+            BodyField("oauth_client", ("oauth_client",)),
+            BodyField("promo", ("promo",)),
         ),
     ),
     rate_class=RateClass.OTHER,
     scope="bots:write",
+)
+
+CREATE_BOT_TOKEN: Operation[BotAccessToken] = Operation(
+    name="bots.create_bot_token",
+    operation_id="BotOperations_createBotToken",
+    method="POST",
+    path="/bots/{id}/tokens",
+    result=Result(ResultKind.JSON, type=BotAccessToken, envelope=True),
+    success_status=201,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.JSON,
+        BotTokenCreateRequest,
+        (
+            BodyField("name", ("name",), required=True),
+            BodyField("scopes", ("scopes",)),
+        ),
+    ),
+    rate_class=RateClass.OTHER,
 )
 
 DELETE_BOT: Operation[None] = Operation(
@@ -78,6 +114,31 @@ DELETE_BOT: Operation[None] = Operation(
     params=(Param("id", "path", required=True),),
     rate_class=RateClass.OTHER,
     scope="bots:write",
+)
+
+DELETE_BOT_AVATAR: Operation[None] = Operation(
+    name="bots.delete_bot_avatar",
+    operation_id="BotOperations_deleteBotAvatar",
+    method="DELETE",
+    path="/bots/{id}/avatar",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
+)
+
+DELETE_BOT_TOKEN: Operation[None] = Operation(
+    name="bots.delete_bot_token",
+    operation_id="BotOperations_deleteBotToken",
+    method="DELETE",
+    path="/bots/{id}/tokens/{token_id}",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(
+        Param("id", "path", required=True),
+        Param("token_id", "path", required=True),
+    ),
+    rate_class=RateClass.OTHER,
 )
 
 DELETE_WEBHOOK_EVENT: Operation[None] = Operation(
@@ -104,6 +165,17 @@ GET_BOT: Operation[BotResponse] = Operation(
     scope="bots:read",
 )
 
+GET_BOT_SCOPES: Operation[BotScopeCatalog] = Operation(
+    name="bots.get_bot_scopes",
+    operation_id="BotOperations_getBotScopes",
+    method="GET",
+    path="/bots/{id}/scopes",
+    result=Result(ResultKind.JSON, type=BotScopeCatalog),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
+)
+
 GET_WEBHOOK_EVENTS: Operation[Page[WebhookEvent, PaginationMeta]] = Operation(
     name="bots.get_webhook_events",
     operation_id="BotOperations_getWebhookEvents",
@@ -118,6 +190,22 @@ GET_WEBHOOK_EVENTS: Operation[Page[WebhookEvent, PaginationMeta]] = Operation(
     pagination="list",
     rate_class=RateClass.WEBHOOK_EVENTS,
     scope="webhooks:events:read",
+)
+
+LIST_BOT_TOKENS: Operation[Page[BotAccessToken, PaginationMeta]] = Operation(
+    name="bots.list_bot_tokens",
+    operation_id="BotOperations_listBotTokens",
+    method="GET",
+    path="/bots/{id}/tokens",
+    result=Result(ResultKind.JSON, type=list[BotAccessToken], envelope=True, meta=PaginationMeta),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("limit", "query"),
+        Param("cursor", "query"),
+    ),
+    pagination="list",
+    rate_class=RateClass.OTHER,
 )
 
 LIST_BOTS: Operation[Page[BotResponse, PaginationMeta]] = Operation(
@@ -137,6 +225,25 @@ LIST_BOTS: Operation[Page[BotResponse, PaginationMeta]] = Operation(
     scope="bots:read",
 )
 
+LIST_COMPANY_BOTS: Operation[Page[CompanyBotResponse, PaginationMeta]] = Operation(
+    name="bots.list_company_bots",
+    operation_id="CompanyBotOperations_listCompanyBots",
+    method="GET",
+    path="/company/bots",
+    result=Result(
+        ResultKind.JSON, type=list[CompanyBotResponse], envelope=True, meta=PaginationMeta
+    ),
+    success_status=200,
+    params=(
+        Param("query", "query"),
+        Param("limit", "query"),
+        Param("cursor", "query"),
+    ),
+    pagination="list",
+    rate_class=RateClass.OTHER,
+    scope="company_bots:read",
+)
+
 RECREATE_BOT_TOKEN: Operation[BotCreateResponse] = Operation(
     name="bots.recreate_bot_token",
     operation_id="BotOperations_recreateBotToken",
@@ -149,23 +256,48 @@ RECREATE_BOT_TOKEN: Operation[BotCreateResponse] = Operation(
     scope="bots:write",
 )
 
-SELF_RECREATE_BOT_TOKEN: Operation[BotCreateResponse] = Operation(
+REISSUE_BOT_TOKEN: Operation[BotAccessToken] = Operation(
+    name="bots.reissue_bot_token",
+    operation_id="BotOperations_reissueBotToken",
+    method="POST",
+    path="/bots/{id}/tokens/{token_id}/reissue",
+    result=Result(ResultKind.JSON, type=BotAccessToken, envelope=True),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("token_id", "path", required=True),
+    ),
+    rate_class=RateClass.OTHER,
+)
+
+ROTATE_BOT_CLIENT_SECRET: Operation[BotResponse] = Operation(
+    name="bots.rotate_bot_client_secret",
+    operation_id="BotOperations_rotateBotClientSecret",
+    method="POST",
+    path="/bots/{id}/rotate_client_secret",
+    result=Result(ResultKind.JSON, type=BotResponse, envelope=True),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
+)
+
+SELF_RECREATE_BOT_TOKEN: Operation[BotSelfTokenResponse] = Operation(
     name="bots.self_recreate_bot_token",
     operation_id="BotOperations_selfRecreateBotToken",
     method="POST",
     path="/bot/recreate_token",
-    result=Result(ResultKind.JSON, type=BotCreateResponse, envelope=True),
+    result=Result(ResultKind.JSON, type=BotSelfTokenResponse, envelope=True),
     success_status=200,
     rate_class=RateClass.OTHER,
     scope="bot_self:write",
 )
 
-SELF_UPDATE_BOT_WEBHOOK: Operation[BotResponse] = Operation(
+SELF_UPDATE_BOT_WEBHOOK: Operation[BotSelfResponse] = Operation(
     name="bots.self_update_bot_webhook",
     operation_id="BotOperations_selfUpdateBotWebhook",
     method="PUT",
     path="/bot/webhook",
-    result=Result(ResultKind.JSON, type=BotResponse, envelope=True),
+    result=Result(ResultKind.JSON, type=BotSelfResponse, envelope=True),
     success_status=200,
     body=Body(
         BodyKind.JSON,
@@ -203,10 +335,53 @@ UPDATE_BOT: Operation[BotResponse] = Operation(
             BodyField("events_history_enabled", ("webhook", "events_history_enabled")),
             BodyField("who_can_add", ("webhook", "who_can_add")),
             BodyField("can_edit", ("webhook", "can_edit")),
+            BodyField("single_chat", ("webhook", "single_chat")),
+            BodyField("kind", ("webhook", "kind")),
+            BodyField("unfurl_domains", ("webhook", "unfurl_domains")),
+            BodyField("oauth_client", ("oauth_client",)),
+            BodyField("promo", ("promo",)),
         ),
     ),
     rate_class=RateClass.OTHER,
     scope="bots:write",
+)
+
+UPDATE_BOT_AVATAR: Operation[AvatarData] = Operation(
+    name="bots.update_bot_avatar",
+    operation_id="BotOperations_updateBotAvatar",
+    method="PUT",
+    path="/bots/{id}/avatar",
+    result=Result(ResultKind.JSON, type=AvatarData, envelope=True),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.MULTIPART,
+        UpdateBotAvatarRequest,
+        (BodyField("image", ("image",), required=True),),
+    ),
+    rate_class=RateClass.OTHER,
+)
+
+UPDATE_BOT_TOKEN: Operation[BotAccessToken] = Operation(
+    name="bots.update_bot_token",
+    operation_id="BotOperations_updateBotToken",
+    method="PUT",
+    path="/bots/{id}/tokens/{token_id}",
+    result=Result(ResultKind.JSON, type=BotAccessToken, envelope=True),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("token_id", "path", required=True),
+    ),
+    body=Body(
+        BodyKind.JSON,
+        BotTokenUpdateRequest,
+        (
+            BodyField("name", ("name",)),
+            BodyField("scopes", ("scopes",)),
+        ),
+    ),
+    rate_class=RateClass.OTHER,
 )
 
 
@@ -240,6 +415,11 @@ class BotsService(Service):
         who_can_add: BotWhoCanAdd | str | Unset = UNSET,
         can_edit: list[BotCanEdit | str] | Unset = UNSET,
         single_chat: bool | Unset = UNSET,
+        kind: BotWebhookKind | str | Unset = UNSET,
+        unfurl_domains: list[str] | Unset = UNSET,
+        empty: bool | Unset = UNSET,
+        oauth_client: BotOAuthClientRequest | Unset = UNSET,
+        promo: BotPromoRequest | Unset = UNSET,
     ) -> BotCreateResponse: ...
 
     @overload
@@ -264,6 +444,11 @@ class BotsService(Service):
         who_can_add: BotWhoCanAdd | str | Unset = UNSET,
         can_edit: list[BotCanEdit | str] | Unset = UNSET,
         single_chat: bool | Unset = UNSET,
+        kind: BotWebhookKind | str | Unset = UNSET,
+        unfurl_domains: list[str] | Unset = UNSET,
+        empty: bool | Unset = UNSET,
+        oauth_client: BotOAuthClientRequest | Unset = UNSET,
+        promo: BotPromoRequest | Unset = UNSET,
         body: BotCreateRequest | Unset = UNSET,
     ) -> BotCreateResponse:
         """Create a bot.
@@ -297,6 +482,11 @@ class BotsService(Service):
             single_chat: If true, the bot may belong to only one group chat (discussion or channel);
                 if false, to any number. Direct chats and threads are not counted. Can only be set
                 at creation time.
+            kind: Where a bot's incoming webhook comes from.
+            unfurl_domains: Domains whose links the bot unfurls.
+            empty: True to create the bot without a webhook.
+            oauth_client: Settings of a bot's OAuth client; sending it turns the client on.
+            promo: Changes to a bot's promo page.
             body: The whole request as a `BotCreateRequest`, instead of the keywords.
         """
         return await self._call(
@@ -318,8 +508,45 @@ class BotsService(Service):
                 "who_can_add": who_can_add,
                 "can_edit": can_edit,
                 "single_chat": single_chat,
+                "kind": kind,
+                "unfurl_domains": unfurl_domains,
+                "empty": empty,
+                "oauth_client": oauth_client,
+                "promo": promo,
                 "body": body,
             },
+        )
+
+    @overload
+    async def create_bot_token(
+        self, id: int, *, name: str, scopes: list[str] | Unset = UNSET
+    ) -> BotAccessToken: ...
+
+    @overload
+    async def create_bot_token(self, id: int, *, body: BotTokenCreateRequest) -> BotAccessToken: ...
+
+    async def create_bot_token(
+        self,
+        id: int,
+        *,
+        name: str | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        body: BotTokenCreateRequest | Unset = UNSET,
+    ) -> BotAccessToken:
+        """Issue a bot token.
+
+        Creates one more access token for the bot, with a name and its own scopes. Store the token
+        from this answer right away.
+
+
+        Args:
+            id: Bot ID.
+            name: Name that tells this token apart from the bot's others.
+            scopes: Scopes for the new token; the bot's default set when left out.
+            body: The whole request as a `BotTokenCreateRequest`, instead of the keywords.
+        """
+        return await self._call(
+            CREATE_BOT_TOKEN, {"id": id, "name": name, "scopes": scopes, "body": body}
         )
 
     async def delete_bot(self, id: int) -> None:
@@ -335,6 +562,29 @@ class BotsService(Service):
             id: Bot ID.
         """
         return await self._call(DELETE_BOT, {"id": id})
+
+    async def delete_bot_avatar(self, id: int) -> None:
+        """Delete a bot's avatar.
+
+        Removes the bot's avatar.
+
+
+        Args:
+            id: Bot ID.
+        """
+        return await self._call(DELETE_BOT_AVATAR, {"id": id})
+
+    async def delete_bot_token(self, id: int, token_id: int) -> None:
+        """Revoke a bot token.
+
+        Deletes one of the bot's access tokens; calls made with it fail from then on.
+
+
+        Args:
+            id: Bot ID.
+            token_id: Identifier of the bot's access token.
+        """
+        return await self._call(DELETE_BOT_TOKEN, {"id": id, "token_id": token_id})
 
     async def delete_webhook_event(self, id: str) -> None:
         """Delete a webhook event.
@@ -360,6 +610,18 @@ class BotsService(Service):
             id: Bot ID.
         """
         return await self._call(GET_BOT, {"id": id})
+
+    async def get_bot_scopes(self, id: int) -> BotScopeCatalog:
+        """List scopes a bot may get.
+
+        Returns the catalogue of scopes that can be given to this bot's tokens, grouped, with the
+        ready-made presets. The answer is not wrapped in `data`.
+
+
+        Args:
+            id: Bot ID.
+        """
+        return await self._call(GET_BOT_SCOPES, {"id": id})
 
     def get_webhook_events(
         self,
@@ -387,6 +649,33 @@ class BotsService(Service):
         """
         return self._paginate(
             GET_WEBHOOK_EVENTS, {"limit": limit, "cursor": cursor}, max_items=max_items
+        )
+
+    def list_bot_tokens(
+        self,
+        id: int,
+        *,
+        limit: int | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        max_items: int | None = None,
+    ) -> Paginator[BotAccessToken, PaginationMeta]:
+        """List bot tokens.
+
+        Returns the access tokens issued for the bot, page by page.
+
+
+        Args:
+            id: Bot ID.
+            limit: How many items one page holds.
+            cursor: Cursor from `meta.paginate.next_page`.
+            max_items: Stop a walk over all items after this many.
+
+        Returns:
+            Await it for one page; iterate with `async for` over every item, or call
+            `.pages()` to walk page by page.
+        """
+        return self._paginate(
+            LIST_BOT_TOKENS, {"id": id, "limit": limit, "cursor": cursor}, max_items=max_items
         )
 
     def list_bots(
@@ -418,6 +707,37 @@ class BotsService(Service):
             LIST_BOTS, {"query": query, "limit": limit, "cursor": cursor}, max_items=max_items
         )
 
+    def list_company_bots(
+        self,
+        *,
+        query: str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        max_items: int | None = None,
+    ) -> Paginator[CompanyBotResponse, PaginationMeta]:
+        """List every bot of the workspace.
+
+        Returns all bots of the workspace, not only the ones you may edit, page by page. Meant for
+        administrators and audits.
+
+        Requires the `company_bots:read` scope.
+
+        Args:
+            query: Only bots whose name contains this text.
+            limit: How many items one page holds.
+            cursor: Cursor from `meta.paginate.next_page`.
+            max_items: Stop a walk over all items after this many.
+
+        Returns:
+            Await it for one page; iterate with `async for` over every item, or call
+            `.pages()` to walk page by page.
+        """
+        return self._paginate(
+            LIST_COMPANY_BOTS,
+            {"query": query, "limit": limit, "cursor": cursor},
+            max_items=max_items,
+        )
+
     async def recreate_bot_token(self, id: int) -> BotCreateResponse:
         """Rotate a bot token.
 
@@ -432,7 +752,32 @@ class BotsService(Service):
         """
         return await self._call(RECREATE_BOT_TOKEN, {"id": id})
 
-    async def self_recreate_bot_token(self) -> BotCreateResponse:
+    async def reissue_bot_token(self, id: int, token_id: int) -> BotAccessToken:
+        """Reissue a bot token.
+
+        Replaces the value of one of the bot's access tokens, keeping its name and scopes; the old
+        value stops working. Store the new one from this answer right away.
+
+
+        Args:
+            id: Bot ID.
+            token_id: Identifier of the bot's access token.
+        """
+        return await self._call(REISSUE_BOT_TOKEN, {"id": id, "token_id": token_id})
+
+    async def rotate_bot_client_secret(self, id: int) -> BotResponse:
+        """Rotate the bot's OAuth client secret.
+
+        Issues a new client secret for the bot's OAuth client; the old one stops working. The new
+        secret comes in `client_secret` of this answer.
+
+
+        Args:
+            id: Bot ID.
+        """
+        return await self._call(ROTATE_BOT_CLIENT_SECRET, {"id": id})
+
+    async def self_recreate_bot_token(self) -> BotSelfTokenResponse:
         """Rotate own bot token.
 
         Issues a new `access_token` for the calling bot; no admin rights or bot `id` are needed. The
@@ -444,19 +789,19 @@ class BotsService(Service):
         return await self._call(SELF_RECREATE_BOT_TOKEN, {})
 
     @overload
-    async def self_update_bot_webhook(self, *, outgoing_url: str) -> BotResponse: ...
+    async def self_update_bot_webhook(self, *, outgoing_url: str) -> BotSelfResponse: ...
 
     @overload
     async def self_update_bot_webhook(
         self, *, body: BotWebhookSelfUpdateRequest
-    ) -> BotResponse: ...
+    ) -> BotSelfResponse: ...
 
     async def self_update_bot_webhook(
         self,
         *,
         outgoing_url: str | Unset = UNSET,
         body: BotWebhookSelfUpdateRequest | Unset = UNSET,
-    ) -> BotResponse:
+    ) -> BotSelfResponse:
         """Set own webhook URL.
 
         Lets a bot change its own outgoing webhook URL with its own token, without admin rights or
@@ -491,6 +836,11 @@ class BotsService(Service):
         events_history_enabled: bool | Unset = UNSET,
         who_can_add: BotWhoCanAdd | str | Unset = UNSET,
         can_edit: list[BotCanEdit | str] | Unset = UNSET,
+        single_chat: bool | Unset = UNSET,
+        kind: BotWebhookKind | str | Unset = UNSET,
+        unfurl_domains: list[str] | Unset = UNSET,
+        oauth_client: BotOAuthClientRequest | Unset = UNSET,
+        promo: BotPromoRequest | Unset = UNSET,
         body: BotUpdateRequest | Unset = UNSET,
     ) -> BotResponse:
         """Update a bot.
@@ -522,6 +872,11 @@ class BotsService(Service):
             who_can_add: Who is allowed to add a bot to chats.
             can_edit: Roles that, besides the creator, may change the bot settings. The creator
                 always can; an empty list leaves editing to the creator alone.
+            single_chat: True to allow the bot in one chat only.
+            kind: Where a bot's incoming webhook comes from.
+            unfurl_domains: Domains whose links the bot unfurls.
+            oauth_client: Settings of a bot's OAuth client; sending it turns the client on.
+            promo: Changes to a bot's promo page.
             body: The whole request as a `BotUpdateRequest`, instead of the keywords.
         """
         return await self._call(
@@ -543,8 +898,64 @@ class BotsService(Service):
                 "events_history_enabled": events_history_enabled,
                 "who_can_add": who_can_add,
                 "can_edit": can_edit,
+                "single_chat": single_chat,
+                "kind": kind,
+                "unfurl_domains": unfurl_domains,
+                "oauth_client": oauth_client,
+                "promo": promo,
                 "body": body,
             },
+        )
+
+    @overload
+    async def update_bot_avatar(self, id: int, *, image: FileInput) -> AvatarData: ...
+
+    @overload
+    async def update_bot_avatar(self, id: int, *, body: UpdateBotAvatarRequest) -> AvatarData: ...
+
+    async def update_bot_avatar(
+        self,
+        id: int,
+        *,
+        image: FileInput | Unset = UNSET,
+        body: UpdateBotAvatarRequest | Unset = UNSET,
+    ) -> AvatarData:
+        """Set a bot's avatar.
+
+        Uploads or replaces the bot's avatar, sent as `multipart/form-data`.
+
+
+        Args:
+            id: Bot ID.
+            image: Image file that becomes the bot's avatar.
+            body: The whole request as a `UpdateBotAvatarRequest`, instead of the keywords.
+        """
+        return await self._call(UPDATE_BOT_AVATAR, {"id": id, "image": image, "body": body})
+
+    async def update_bot_token(
+        self,
+        id: int,
+        token_id: int,
+        *,
+        name: str | Unset = UNSET,
+        scopes: list[str] | Unset = UNSET,
+        body: BotTokenUpdateRequest | Unset = UNSET,
+    ) -> BotAccessToken:
+        """Rename a bot token or change its scopes.
+
+        Changes the name or the scopes of one of the bot's access tokens; the token value stays.
+
+
+        Args:
+            id: Bot ID.
+            token_id: Identifier of the bot's access token.
+            name: New name of the token.
+            scopes: New scopes of the token, replacing the old ones.
+            body: The whole request as a `BotTokenUpdateRequest`, instead of the keywords.
+        """
+        return await self._call(
+            UPDATE_BOT_TOKEN,
+            {"id": id, "token_id": token_id, "name": name, "scopes": scopes, "body": body},
         )
 
 
@@ -554,12 +965,22 @@ class BotsServiceWithRawResponse:
     def __init__(self, service: BotsService) -> None:
         raw = BotsService(service._raw_requester())
         self.create_bot = raw_call(raw.create_bot)
+        self.create_bot_token = raw_call(raw.create_bot_token)
         self.delete_bot = raw_call(raw.delete_bot)
+        self.delete_bot_avatar = raw_call(raw.delete_bot_avatar)
+        self.delete_bot_token = raw_call(raw.delete_bot_token)
         self.delete_webhook_event = raw_call(raw.delete_webhook_event)
         self.get_bot = raw_call(raw.get_bot)
+        self.get_bot_scopes = raw_call(raw.get_bot_scopes)
         self.get_webhook_events = raw_page(raw.get_webhook_events)
+        self.list_bot_tokens = raw_page(raw.list_bot_tokens)
         self.list_bots = raw_page(raw.list_bots)
+        self.list_company_bots = raw_page(raw.list_company_bots)
         self.recreate_bot_token = raw_call(raw.recreate_bot_token)
+        self.reissue_bot_token = raw_call(raw.reissue_bot_token)
+        self.rotate_bot_client_secret = raw_call(raw.rotate_bot_client_secret)
         self.self_recreate_bot_token = raw_call(raw.self_recreate_bot_token)
         self.self_update_bot_webhook = raw_call(raw.self_update_bot_webhook)
         self.update_bot = raw_call(raw.update_bot)
+        self.update_bot_avatar = raw_call(raw.update_bot_avatar)
+        self.update_bot_token = raw_call(raw.update_bot_token)

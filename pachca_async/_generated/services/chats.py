@@ -19,17 +19,23 @@ from pachca_async._operation import (
 from pachca_async._pagination import Page, Paginator
 from pachca_async._raw import raw_call, raw_page
 from pachca_async._service import Service
-from pachca_async._types import UNSET, Unset
+from pachca_async._types import UNSET, FileInput, Unset
 
 from ..models import (
+    AvatarData,
     Chat,
+    ChatActivity,
     ChatAvailability,
     ChatCreateRequest,
+    ChatExport,
     ChatSortField,
     ChatUpdateRequest,
+    CreateChatResponse,
     ExportRequest,
+    MarkChatUnreadRequest,
     PaginationMeta,
     SortOrder,
+    UpdateChatAvatarRequest,
 )
 
 ARCHIVE_CHAT: Operation[None] = Operation(
@@ -44,12 +50,12 @@ ARCHIVE_CHAT: Operation[None] = Operation(
     scope="chats:archive",
 )
 
-CREATE_CHAT: Operation[Chat] = Operation(
+CREATE_CHAT: Operation[CreateChatResponse] = Operation(
     name="chats.create_chat",
     operation_id="ChatOperations_createChat",
     method="POST",
     path="/chats",
-    result=Result(ResultKind.JSON, type=Chat, envelope=True),
+    result=Result(ResultKind.JSON, type=CreateChatResponse),
     success_status=201,
     body=Body(
         BodyKind.JSON,
@@ -64,6 +70,17 @@ CREATE_CHAT: Operation[Chat] = Operation(
     ),
     rate_class=RateClass.OTHER,
     scope="chats:create",
+)
+
+DELETE_CHAT_AVATAR: Operation[None] = Operation(
+    name="chats.delete_chat_avatar",
+    operation_id="ChatOperations_deleteChatAvatar",
+    method="DELETE",
+    path="/chats/{id}/avatar",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(Param("id", "path", required=True),),
+    rate_class=RateClass.OTHER,
 )
 
 DOWNLOAD_EXPORT: Operation[str] = Operation(
@@ -114,20 +131,54 @@ LIST_CHATS: Operation[Page[Chat, PaginationMeta]] = Operation(
     scope="chats:read",
 )
 
-REQUEST_EXPORT: Operation[None] = Operation(
+LIST_COMPANY_CHATS: Operation[Page[Chat, PaginationMeta]] = Operation(
+    name="chats.list_company_chats",
+    operation_id="CompanyChatOperations_listCompanyChats",
+    method="GET",
+    path="/company/chats",
+    result=Result(ResultKind.JSON, type=list[Chat], envelope=True, meta=PaginationMeta),
+    success_status=200,
+    params=(
+        Param("activity", "query"),
+        Param("limit", "query"),
+        Param("cursor", "query"),
+    ),
+    pagination="list",
+    rate_class=RateClass.OTHER,
+    scope="company_chats:read",
+)
+
+MARK_CHAT_UNREAD: Operation[None] = Operation(
+    name="chats.mark_chat_unread",
+    operation_id="ChatOperations_markChatUnread",
+    method="PUT",
+    path="/chats/{id}/unread",
+    result=Result(ResultKind.NONE),
+    success_status=204,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.JSON,
+        MarkChatUnreadRequest,
+        (BodyField("message_id", ("message_id",)),),
+    ),
+    rate_class=RateClass.OTHER,
+    scope="chats:mark_unread",
+)
+
+REQUEST_EXPORT: Operation[ChatExport] = Operation(
     name="chats.request_export",
     operation_id="ExportOperations_requestExport",
     method="POST",
     path="/chats/exports",
-    result=Result(ResultKind.NONE),
-    success_status=204,
+    result=Result(ResultKind.JSON, type=ChatExport, envelope=True),
+    success_status=202,
     body=Body(
         BodyKind.JSON,
         ExportRequest,
         (
             BodyField("start_at", ("start_at",), required=True),
             BodyField("end_at", ("end_at",), required=True),
-            BodyField("webhook_url", ("webhook_url",), required=True),
+            BodyField("webhook_url", ("webhook_url",)),
             BodyField("chat_ids", ("chat_ids",)),
             BodyField("skip_chats_file", ("skip_chats_file",)),
         ),
@@ -135,6 +186,7 @@ REQUEST_EXPORT: Operation[None] = Operation(
     rate_class=RateClass.OTHER,
     scope="chat_exports:write",
     plan="corporation",
+    headers=(("Prefer", "return=representation"),),
 )
 
 UNARCHIVE_CHAT: Operation[None] = Operation(
@@ -169,6 +221,22 @@ UPDATE_CHAT: Operation[Chat] = Operation(
     scope="chats:update",
 )
 
+UPDATE_CHAT_AVATAR: Operation[AvatarData] = Operation(
+    name="chats.update_chat_avatar",
+    operation_id="ChatOperations_updateChatAvatar",
+    method="PUT",
+    path="/chats/{id}/avatar",
+    result=Result(ResultKind.JSON, type=AvatarData, envelope=True),
+    success_status=200,
+    params=(Param("id", "path", required=True),),
+    body=Body(
+        BodyKind.MULTIPART,
+        UpdateChatAvatarRequest,
+        (BodyField("image", ("image",), required=True),),
+    ),
+    rate_class=RateClass.OTHER,
+)
+
 
 class ChatsService(Service):
     """Calls tagged "Chats" in the Pachca API."""
@@ -201,10 +269,10 @@ class ChatsService(Service):
         group_tag_ids: list[int] | Unset = UNSET,
         channel: bool | Unset = UNSET,
         public: bool | Unset = UNSET,
-    ) -> Chat: ...
+    ) -> CreateChatResponse: ...
 
     @overload
-    async def create_chat(self, *, body: ChatCreateRequest) -> Chat: ...
+    async def create_chat(self, *, body: ChatCreateRequest) -> CreateChatResponse: ...
 
     async def create_chat(
         self,
@@ -215,7 +283,7 @@ class ChatsService(Service):
         channel: bool | Unset = UNSET,
         public: bool | Unset = UNSET,
         body: ChatCreateRequest | Unset = UNSET,
-    ) -> Chat:
+    ) -> CreateChatResponse:
         """Create a chat.
 
         Creates a conversation or channel and makes you a member of it. For a one-to-one chat, send
@@ -242,6 +310,17 @@ class ChatsService(Service):
                 "body": body,
             },
         )
+
+    async def delete_chat_avatar(self, id: int) -> None:
+        """Delete a chat's avatar.
+
+        Removes the chat's avatar.
+
+
+        Args:
+            id: Chat ID.
+        """
+        return await self._call(DELETE_CHAT_AVATAR, {"id": id})
 
     async def download_export(self, id: int) -> str:
         """Download an export.
@@ -324,19 +403,72 @@ class ChatsService(Service):
             max_items=max_items,
         )
 
+    def list_company_chats(
+        self,
+        *,
+        activity: ChatActivity | str | Unset = UNSET,
+        limit: int | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        max_items: int | None = None,
+    ) -> Paginator[Chat, PaginationMeta]:
+        """List every chat of the workspace.
+
+        Returns all chats of the workspace, including ones you are not a member of, page by page.
+        Meant for administrators and audits.
+
+        Requires the `company_chats:read` scope.
+
+        Args:
+            activity: Only active or only archived chats.
+            limit: How many items one page holds.
+            cursor: Cursor from `meta.paginate.next_page`.
+            max_items: Stop a walk over all items after this many.
+
+        Returns:
+            Await it for one page; iterate with `async for` over every item, or call
+            `.pages()` to walk page by page.
+        """
+        return self._paginate(
+            LIST_COMPANY_CHATS,
+            {"activity": activity, "limit": limit, "cursor": cursor},
+            max_items=max_items,
+        )
+
+    async def mark_chat_unread(
+        self,
+        id: int,
+        *,
+        message_id: int | Unset = UNSET,
+        body: MarkChatUnreadRequest | Unset = UNSET,
+    ) -> None:
+        """Mark a chat unread.
+
+        Marks the chat as unread for you; `message_id` names the message to mark it unread from.
+
+        Requires the `chats:mark_unread` scope.
+
+        Args:
+            id: Chat ID.
+            message_id: The message to mark the chat unread from.
+            body: The whole request as a `MarkChatUnreadRequest`, instead of the keywords.
+        """
+        return await self._call(
+            MARK_CHAT_UNREAD, {"id": id, "message_id": message_id, "body": body}
+        )
+
     @overload
     async def request_export(
         self,
         *,
         start_at: datetime.date,
         end_at: datetime.date,
-        webhook_url: str,
+        webhook_url: str | Unset = UNSET,
         chat_ids: list[int] | Unset = UNSET,
         skip_chats_file: bool | Unset = UNSET,
-    ) -> None: ...
+    ) -> ChatExport: ...
 
     @overload
-    async def request_export(self, *, body: ExportRequest) -> None: ...
+    async def request_export(self, *, body: ExportRequest) -> ChatExport: ...
 
     async def request_export(
         self,
@@ -347,7 +479,7 @@ class ChatsService(Service):
         chat_ids: list[int] | Unset = UNSET,
         skip_chats_file: bool | Unset = UNSET,
         body: ExportRequest | Unset = UNSET,
-    ) -> None:
+    ) -> ChatExport:
         """Request a message export.
 
         Starts an export of messages for a date range; a webhook is sent to `webhook_url` once it is
@@ -411,6 +543,31 @@ class ChatsService(Service):
             UPDATE_CHAT, {"id": id, "name": name, "public": public, "body": body}
         )
 
+    @overload
+    async def update_chat_avatar(self, id: int, *, image: FileInput) -> AvatarData: ...
+
+    @overload
+    async def update_chat_avatar(self, id: int, *, body: UpdateChatAvatarRequest) -> AvatarData: ...
+
+    async def update_chat_avatar(
+        self,
+        id: int,
+        *,
+        image: FileInput | Unset = UNSET,
+        body: UpdateChatAvatarRequest | Unset = UNSET,
+    ) -> AvatarData:
+        """Set a chat's avatar.
+
+        Uploads or replaces the chat's avatar, sent as `multipart/form-data`.
+
+
+        Args:
+            id: Chat ID.
+            image: Image file that becomes the chat's avatar.
+            body: The whole request as a `UpdateChatAvatarRequest`, instead of the keywords.
+        """
+        return await self._call(UPDATE_CHAT_AVATAR, {"id": id, "image": image, "body": body})
+
 
 class ChatsServiceWithRawResponse:
     """`ChatsService`'s calls answering `RawResponse`s; a list call answers one page."""
@@ -419,9 +576,13 @@ class ChatsServiceWithRawResponse:
         raw = ChatsService(service._raw_requester())
         self.archive_chat = raw_call(raw.archive_chat)
         self.create_chat = raw_call(raw.create_chat)
+        self.delete_chat_avatar = raw_call(raw.delete_chat_avatar)
         self.download_export = raw_call(raw.download_export)
         self.get_chat = raw_call(raw.get_chat)
         self.list_chats = raw_page(raw.list_chats)
+        self.list_company_chats = raw_page(raw.list_company_chats)
+        self.mark_chat_unread = raw_call(raw.mark_chat_unread)
         self.request_export = raw_call(raw.request_export)
         self.unarchive_chat = raw_call(raw.unarchive_chat)
         self.update_chat = raw_call(raw.update_chat)
+        self.update_chat_avatar = raw_call(raw.update_chat_avatar)

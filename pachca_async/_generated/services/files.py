@@ -3,24 +3,45 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import overload
 
+from pachca_async._files import Progress
 from pachca_async._operation import (
     Body,
     BodyField,
     BodyKind,
     Operation,
+    Param,
     RateClass,
     Result,
     ResultKind,
 )
 from pachca_async._raw import raw_call
 from pachca_async._service import Service
+from pachca_async._transport import Sink
 from pachca_async._types import UNSET, FileInput, Unset
 
 from ..models import (
+    FileTarget,
     FileUploadRequest,
     UploadParams,
+)
+
+DOWNLOAD_FILE: Operation[bytes] = Operation(
+    name="files.download_file",
+    operation_id="FileOperations_downloadFile",
+    method="GET",
+    path="/files/{id}",
+    result=Result(ResultKind.BINARY),
+    success_status=200,
+    params=(
+        Param("id", "path", required=True),
+        Param("target", "query"),
+    ),
+    rate_class=RateClass.OTHER,
+    scope="files:read",
 )
 
 GET_UPLOAD_PARAMS: Operation[UploadParams] = Operation(
@@ -46,13 +67,14 @@ UPLOAD_FILE: Operation[None] = Operation(
         FileUploadRequest,
         (
             BodyField("content_disposition", ("Content-Disposition",), required=True),
-            BodyField("acl", ("acl",), required=True),
+            BodyField("acl", ("acl",)),
             BodyField("policy", ("policy",), required=True),
             BodyField("x_amz_credential", ("x-amz-credential",), required=True),
             BodyField("x_amz_algorithm", ("x-amz-algorithm",), required=True),
             BodyField("x_amz_date", ("x-amz-date",), required=True),
             BodyField("x_amz_signature", ("x-amz-signature",), required=True),
             BodyField("key", ("key",), required=True),
+            BodyField("bucket", ("bucket",)),
             BodyField("file", ("file",), required=True),
         ),
     ),
@@ -72,6 +94,70 @@ class FilesService(Service):
         """The same calls, answering `RawResponse`s: status, headers, request id and result."""
         return FilesServiceWithRawResponse(self)
 
+    @overload
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: None = None,
+        progress: Progress | None = None,
+    ) -> bytes: ...
+
+    @overload
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: str | os.PathLike[str],
+        progress: Progress | None = None,
+    ) -> Path: ...
+
+    @overload
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: Sink,
+        progress: Progress | None = None,
+    ) -> None: ...
+
+    async def download_file(
+        self,
+        id: int,
+        *,
+        target: FileTarget | str | Unset = UNSET,
+        to: str | os.PathLike[str] | Sink | None = None,
+        progress: Progress | None = None,
+    ) -> bytes | Path | None:
+        """Download a file.
+
+        Answers with the bytes of an attachment itself (its name in `Content-Disposition`), or with
+        a redirect to them in the file storage. Attachments that have no storage link of their own
+        (encrypted ones, those sent from a workspace's secure perimeter) carry this call's address
+        in their `url` and can be fetched only this way, with a token. Pachca checks the address the
+        request comes from, so a server integration may be refused with
+        `confidential_download_denied`.
+
+        Requires the `files:read` scope.
+
+        Args:
+            id: The attachment's `id`.
+            target: A derived form to send instead of the original file; one the file does not have
+                is refused with 400. Ignored for encrypted files, which always come whole.
+            to: Where the bytes go, streamed: a file path (written whole or not at all) or a
+                `Sink`. Left out, they are returned, held in memory.
+            progress: Called (or awaited) with the bytes received and the total, if known.
+
+        Returns:
+            The bytes when `to` is left out; the path when `to` is one; else `None`.
+        """
+        return await self._download(
+            DOWNLOAD_FILE, {"id": id, "target": target}, to=to, progress=progress
+        )
+
     async def get_upload_params(self) -> UploadParams:
         """Get upload parameters.
 
@@ -88,13 +174,14 @@ class FilesService(Service):
         direct_url: str,
         *,
         content_disposition: str,
-        acl: str,
+        acl: str | Unset = UNSET,
         policy: str,
         x_amz_credential: str,
         x_amz_algorithm: str,
         x_amz_date: str,
         x_amz_signature: str,
         key: str,
+        bucket: str | Unset = UNSET,
         file: FileInput,
     ) -> None: ...
 
@@ -113,6 +200,7 @@ class FilesService(Service):
         x_amz_date: str | Unset = UNSET,
         x_amz_signature: str | Unset = UNSET,
         key: str | Unset = UNSET,
+        bucket: str | Unset = UNSET,
         file: FileInput | Unset = UNSET,
         body: FileUploadRequest | Unset = UNSET,
     ) -> None:
@@ -133,6 +221,7 @@ class FilesService(Service):
             x_amz_date: The `x-amz-date` value returned by `POST /uploads`.
             x_amz_signature: The `x-amz-signature` value returned by `POST /uploads`.
             key: The `key` value returned by `POST /uploads`.
+            bucket: Storage bucket, when `POST /uploads` names one.
             file: Contents of the file; must be the last field of the form.
             body: The whole request as a `FileUploadRequest`, instead of the keywords.
         """
@@ -148,6 +237,7 @@ class FilesService(Service):
                 "x_amz_date": x_amz_date,
                 "x_amz_signature": x_amz_signature,
                 "key": key,
+                "bucket": bucket,
                 "file": file,
                 "body": body,
             },
@@ -159,5 +249,6 @@ class FilesServiceWithRawResponse:
 
     def __init__(self, service: FilesService) -> None:
         raw = FilesService(service._raw_requester())
+        self.download_file = raw_call(raw.download_file)
         self.get_upload_params = raw_call(raw.get_upload_params)
         self.upload_file = raw_call(raw.upload_file)

@@ -48,7 +48,7 @@ CREATE_MESSAGE: Operation[Message] = Operation(
         (
             BodyField("entity_type", ("message", "entity_type")),
             BodyField("entity_id", ("message", "entity_id"), required=True),
-            BodyField("content", ("message", "content"), required=True),
+            BodyField("content", ("message", "content")),
             BodyField("files", ("message", "files")),
             BodyField("buttons", ("message", "buttons")),
             BodyField("parent_message_id", ("message", "parent_message_id")),
@@ -186,7 +186,7 @@ class MessagesService(Service):
         *,
         entity_type: MessageEntityType | str | Unset = UNSET,
         entity_id: int,
-        content: str,
+        content: str | Unset = UNSET,
         files: list[MessageCreateRequestMessageFilesItem] | Unset = UNSET,
         buttons: list[list[Button]] | Unset = UNSET,
         parent_message_id: int | Unset = UNSET,

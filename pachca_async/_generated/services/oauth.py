@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from pachca_async._operation import (
+    Body,
+    BodyField,
+    BodyKind,
     Operation,
     RateClass,
     Result,
@@ -11,9 +16,37 @@ from pachca_async._operation import (
 )
 from pachca_async._raw import raw_call
 from pachca_async._service import Service
+from pachca_async._types import UNSET, Unset
 
 from ..models import (
     AccessTokenInfo,
+    OAuthRevokeRequest,
+    OAuthToken,
+    OAuthTokenRequest,
+    OAuthTokenTypeHint,
+)
+
+EXCHANGE_TOKEN: Operation[OAuthToken] = Operation(
+    name="oauth.exchange_token",
+    operation_id="OAuthFlowOperations_exchangeToken",
+    method="POST",
+    path="/oauth/token",
+    result=Result(ResultKind.JSON, type=OAuthToken),
+    success_status=200,
+    body=Body(
+        BodyKind.FORM,
+        OAuthTokenRequest,
+        (
+            BodyField("grant_type", ("grant_type",), default="authorization_code"),
+            BodyField("code", ("code",), required=True),
+            BodyField("redirect_uri", ("redirect_uri",), required=True),
+            BodyField("client_id", ("client_id",)),
+            BodyField("client_secret", ("client_secret",)),
+            BodyField("code_verifier", ("code_verifier",)),
+        ),
+    ),
+    rate_class=RateClass.OTHER,
+    auth=False,
 )
 
 GET_TOKEN_INFO: Operation[AccessTokenInfo] = Operation(
@@ -23,6 +56,26 @@ GET_TOKEN_INFO: Operation[AccessTokenInfo] = Operation(
     path="/oauth/token/info",
     result=Result(ResultKind.JSON, type=AccessTokenInfo, envelope=True),
     success_status=200,
+    rate_class=RateClass.OTHER,
+)
+
+REVOKE_TOKEN: Operation[None] = Operation(
+    name="oauth.revoke_token",
+    operation_id="OAuthFlowOperations_revokeToken",
+    method="POST",
+    path="/oauth/revoke",
+    result=Result(ResultKind.NONE),
+    success_status=200,
+    body=Body(
+        BodyKind.FORM,
+        OAuthRevokeRequest,
+        (
+            BodyField("token", ("token",), required=True),
+            BodyField("token_type_hint", ("token_type_hint",)),
+            BodyField("client_id", ("client_id",)),
+            BodyField("client_secret", ("client_secret",)),
+        ),
+    ),
     rate_class=RateClass.OTHER,
 )
 
@@ -37,6 +90,62 @@ class OAuthService(Service):
         """The same calls, answering `RawResponse`s: status, headers, request id and result."""
         return OAuthServiceWithRawResponse(self)
 
+    @overload
+    async def exchange_token(
+        self,
+        *,
+        grant_type: Literal["authorization_code"] | Unset = UNSET,
+        code: str,
+        redirect_uri: str,
+        client_id: str | Unset = UNSET,
+        client_secret: str | Unset = UNSET,
+        code_verifier: str | Unset = UNSET,
+    ) -> OAuthToken: ...
+
+    @overload
+    async def exchange_token(self, *, body: OAuthTokenRequest) -> OAuthToken: ...
+
+    async def exchange_token(
+        self,
+        *,
+        grant_type: Literal["authorization_code"] | Unset = UNSET,
+        code: str | Unset = UNSET,
+        redirect_uri: str | Unset = UNSET,
+        client_id: str | Unset = UNSET,
+        client_secret: str | Unset = UNSET,
+        code_verifier: str | Unset = UNSET,
+        body: OAuthTokenRequest | Unset = UNSET,
+    ) -> OAuthToken:
+        """Exchange an authorization code for a token.
+
+        Final step of the OAuth authorization-code flow: trades the `code` your redirect URI got for
+        an access token and a refresh token. The client proves itself with `client_id` and
+        `client_secret`, or with `code_verifier` (PKCE), not with a bearer token.
+
+        Sent without the token.
+
+        Args:
+            grant_type: Always `authorization_code`.
+            code: The code your redirect URI received.
+            redirect_uri: The redirect URI used to get the code, exactly as sent then.
+            client_id: Identifier of the bot's OAuth client.
+            client_secret: Secret of a confidential client.
+            code_verifier: The PKCE verifier whose challenge started the flow.
+            body: The whole request as a `OAuthTokenRequest`, instead of the keywords.
+        """
+        return await self._call(
+            EXCHANGE_TOKEN,
+            {
+                "grant_type": grant_type,
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "code_verifier": code_verifier,
+                "body": body,
+            },
+        )
+
     async def get_token_info(self) -> AccessTokenInfo:
         """Get token info.
 
@@ -46,10 +155,57 @@ class OAuthService(Service):
         """
         return await self._call(GET_TOKEN_INFO, {})
 
+    @overload
+    async def revoke_token(
+        self,
+        *,
+        token: str,
+        token_type_hint: OAuthTokenTypeHint | str | Unset = UNSET,
+        client_id: str | Unset = UNSET,
+        client_secret: str | Unset = UNSET,
+    ) -> None: ...
+
+    @overload
+    async def revoke_token(self, *, body: OAuthRevokeRequest) -> None: ...
+
+    async def revoke_token(
+        self,
+        *,
+        token: str | Unset = UNSET,
+        token_type_hint: OAuthTokenTypeHint | str | Unset = UNSET,
+        client_id: str | Unset = UNSET,
+        client_secret: str | Unset = UNSET,
+        body: OAuthRevokeRequest | Unset = UNSET,
+    ) -> None:
+        """Revoke a token.
+
+        Revokes an access token or a refresh token obtained through OAuth. Sent form-encoded.
+
+
+        Args:
+            token: The token to revoke.
+            token_type_hint: What kind of token is being revoked.
+            client_id: Identifier of the OAuth client the token was issued to.
+            client_secret: Secret of a confidential client.
+            body: The whole request as a `OAuthRevokeRequest`, instead of the keywords.
+        """
+        return await self._call(
+            REVOKE_TOKEN,
+            {
+                "token": token,
+                "token_type_hint": token_type_hint,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "body": body,
+            },
+        )
+
 
 class OAuthServiceWithRawResponse:
     """`OAuthService`'s calls answering `RawResponse`s; a list call answers one page."""
 
     def __init__(self, service: OAuthService) -> None:
         raw = OAuthService(service._raw_requester())
+        self.exchange_token = raw_call(raw.exchange_token)
         self.get_token_info = raw_call(raw.get_token_info)
+        self.revoke_token = raw_call(raw.revoke_token)

@@ -98,8 +98,8 @@ UPDATE_STATUS: Operation[UserStatus] = Operation(
         BodyKind.JSON,
         StatusUpdateRequest,
         (
-            BodyField("emoji", ("status", "emoji"), required=True),
-            BodyField("title", ("status", "title"), required=True),
+            BodyField("emoji", ("status", "emoji")),
+            BodyField("title", ("status", "title")),
             BodyField("expires_at", ("status", "expires_at")),
             BodyField("is_away", ("status", "is_away")),
             BodyField("away_message", ("status", "away_message")),
@@ -177,20 +177,6 @@ class ProfileService(Service):
             body: The whole request as a `UpdateProfileAvatarRequest`, instead of the keywords.
         """
         return await self._call(UPDATE_PROFILE_AVATAR, {"image": image, "body": body})
-
-    @overload
-    async def update_status(
-        self,
-        *,
-        emoji: str,
-        title: str,
-        expires_at: datetime.datetime | Unset = UNSET,
-        is_away: bool | Unset = UNSET,
-        away_message: str | Unset = UNSET,
-    ) -> UserStatus: ...
-
-    @overload
-    async def update_status(self, *, body: StatusUpdateRequest) -> UserStatus: ...
 
     async def update_status(
         self,

@@ -89,6 +89,10 @@ LIST_TASKS: Operation[Page[Task, PaginationMeta]] = Operation(
     result=Result(ResultKind.JSON, type=list[Task], envelope=True, meta=PaginationMeta),
     success_status=200,
     params=(
+        Param("status", "query"),
+        Param("chat_ids", "query", wire_name="chat_ids[]"),
+        Param("performer_ids", "query", wire_name="performer_ids[]"),
+        Param("author_id", "query"),
         Param("limit", "query"),
         Param("cursor", "query"),
     ),
@@ -228,6 +232,10 @@ class TasksService(Service):
     def list_tasks(
         self,
         *,
+        status: TaskStatus | str | Unset = UNSET,
+        chat_ids: list[int] | Unset = UNSET,
+        performer_ids: list[int] | Unset = UNSET,
+        author_id: int | Unset = UNSET,
         limit: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         max_items: int | None = None,
@@ -239,6 +247,10 @@ class TasksService(Service):
         Requires the `tasks:read` scope.
 
         Args:
+            status: Only tasks in this status.
+            chat_ids: Only tasks of these chats.
+            performer_ids: Only tasks assigned to these users.
+            author_id: Only tasks created by this user.
             limit: Page size (1–50, default 50).
             cursor: Cursor from `meta.paginate.next_page` or `meta.paginate.prev_page`.
             max_items: Stop a walk over all items after this many.
@@ -247,7 +259,18 @@ class TasksService(Service):
             Await it for one page; iterate with `async for` over every item, or call
             `.pages()` to walk page by page.
         """
-        return self._paginate(LIST_TASKS, {"limit": limit, "cursor": cursor}, max_items=max_items)
+        return self._paginate(
+            LIST_TASKS,
+            {
+                "status": status,
+                "chat_ids": chat_ids,
+                "performer_ids": performer_ids,
+                "author_id": author_id,
+                "limit": limit,
+                "cursor": cursor,
+            },
+            max_items=max_items,
+        )
 
     async def update_task(
         self,

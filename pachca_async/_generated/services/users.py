@@ -201,8 +201,8 @@ UPDATE_USER_STATUS: Operation[UserStatus] = Operation(
         BodyKind.JSON,
         StatusUpdateRequest,
         (
-            BodyField("emoji", ("status", "emoji"), required=True),
-            BodyField("title", ("status", "title"), required=True),
+            BodyField("emoji", ("status", "emoji")),
+            BodyField("title", ("status", "title")),
             BodyField("expires_at", ("status", "expires_at")),
             BodyField("is_away", ("status", "is_away")),
             BodyField("away_message", ("status", "away_message")),
@@ -490,23 +490,6 @@ class UsersService(Service):
         return await self._call(
             UPDATE_USER_AVATAR, {"user_id": user_id, "image": image, "body": body}
         )
-
-    @overload
-    async def update_user_status(
-        self,
-        user_id: int,
-        *,
-        emoji: str,
-        title: str,
-        expires_at: datetime.datetime | Unset = UNSET,
-        is_away: bool | Unset = UNSET,
-        away_message: str | Unset = UNSET,
-    ) -> UserStatus: ...
-
-    @overload
-    async def update_user_status(
-        self, user_id: int, *, body: StatusUpdateRequest
-    ) -> UserStatus: ...
 
     async def update_user_status(
         self,

@@ -10,6 +10,7 @@ from pachca_async._operation import (
     BodyField,
     BodyKind,
     Operation,
+    Param,
     RateClass,
     Result,
     ResultKind,
@@ -21,6 +22,8 @@ from pachca_async._types import UNSET, Unset
 from ..models import (
     OpenViewRequest,
     OpenViewRequestView,
+    SubmitViewResponseRequest,
+    SubmitViewResponseResult,
 )
 
 OPEN_VIEW: Operation[None] = Operation(
@@ -34,11 +37,31 @@ OPEN_VIEW: Operation[None] = Operation(
         BodyKind.JSON,
         OpenViewRequest,
         (
-            BodyField("type_", ("type",), default="modal"),
+            BodyField("type", ("type",), default="modal"),
             BodyField("trigger_id", ("trigger_id",), required=True),
             BodyField("private_metadata", ("private_metadata",)),
             BodyField("callback_id", ("callback_id",)),
             BodyField("view", ("view",), required=True),
+        ),
+    ),
+    rate_class=RateClass.OTHER,
+    scope="views:write",
+)
+
+SUBMIT_VIEW_RESPONSE: Operation[SubmitViewResponseResult] = Operation(
+    name="views.submit_view_response",
+    operation_id="FormOperations_submitViewResponse",
+    method="POST",
+    path="/views/{view_id}/submit_response",
+    result=Result(ResultKind.JSON, type=SubmitViewResponseResult),
+    success_status=200,
+    params=(Param("view_id", "path", required=True),),
+    body=Body(
+        BodyKind.JSON,
+        SubmitViewResponseRequest,
+        (
+            BodyField("submit_id", ("submit_id",), required=True),
+            BodyField("errors", ("errors",)),
         ),
     ),
     rate_class=RateClass.OTHER,
@@ -60,7 +83,7 @@ class ViewsService(Service):
     async def open_view(
         self,
         *,
-        type_: Literal["modal"] | Unset = UNSET,
+        type: Literal["modal"] | Unset = UNSET,
         trigger_id: str,
         private_metadata: str | Unset = UNSET,
         callback_id: str | Unset = UNSET,
@@ -73,7 +96,7 @@ class ViewsService(Service):
     async def open_view(
         self,
         *,
-        type_: Literal["modal"] | Unset = UNSET,
+        type: Literal["modal"] | Unset = UNSET,
         trigger_id: str | Unset = UNSET,
         private_metadata: str | Unset = UNSET,
         callback_id: str | Unset = UNSET,
@@ -87,7 +110,7 @@ class ViewsService(Service):
         Requires the `views:write` scope.
 
         Args:
-            type_: How the view is presented.
+            type: How the view is presented.
             trigger_id: Identifier of the event that opens the view, as delivered in an outgoing
                 webhook (for instance, for a button click).
             private_metadata: Optional string handed back to your app when the form is submitted;
@@ -100,13 +123,53 @@ class ViewsService(Service):
         return await self._call(
             OPEN_VIEW,
             {
-                "type_": type_,
+                "type": type,
                 "trigger_id": trigger_id,
                 "private_metadata": private_metadata,
                 "callback_id": callback_id,
                 "view": view,
                 "body": body,
             },
+        )
+
+    @overload
+    async def submit_view_response(
+        self, view_id: str, *, submit_id: str, errors: dict[str, str] | Unset = UNSET
+    ) -> SubmitViewResponseResult: ...
+
+    @overload
+    async def submit_view_response(
+        self, view_id: str, *, body: SubmitViewResponseRequest
+    ) -> SubmitViewResponseResult: ...
+
+    async def submit_view_response(
+        self,
+        view_id: str,
+        *,
+        submit_id: str | Unset = UNSET,
+        errors: dict[str, str] | Unset = UNSET,
+        body: SubmitViewResponseRequest | Unset = UNSET,
+    ) -> SubmitViewResponseResult:
+        """Answer a form submission.
+
+        The answer to a `view`/`submit` event given by a call instead of the webhook's HTTP answer,
+        for bots that read events without a webhook URL. `view_id` and `submit_id` come in the
+        event. Without `errors` the form closes as sent; with them it stays open showing each text
+        under its field. Pachca waits 5 seconds for the answer; after that the user sees a failed
+        submission and the values are kept for a retry.
+
+        Requires the `views:write` scope.
+
+        Args:
+            view_id: The `view_id` of the submission event.
+            submit_id: The `submit_id` of the submission event being answered.
+            errors: Texts to show under fields, keyed by each block's `name`; the form stays open.
+                Leave out to close the form.
+            body: The whole request as a `SubmitViewResponseRequest`, instead of the keywords.
+        """
+        return await self._call(
+            SUBMIT_VIEW_RESPONSE,
+            {"view_id": view_id, "submit_id": submit_id, "errors": errors, "body": body},
         )
 
 
@@ -116,3 +179,4 @@ class ViewsServiceWithRawResponse:
     def __init__(self, service: ViewsService) -> None:
         raw = ViewsService(service._raw_requester())
         self.open_view = raw_call(raw.open_view)
+        self.submit_view_response = raw_call(raw.submit_view_response)
