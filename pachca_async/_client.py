@@ -69,8 +69,8 @@ class PachcaClient(Services):
             turn client-side rate limiting off.
         session: An aiohttp `ClientSession` to use (and leave open); one is made otherwise.
         max_response_size: Bytes of an answer (decompressed) read at most: 32 MiB by default,
-            1 MiB for an error answer. Past that, `ResponseTooLargeError`. Downloads to a
-            file (`chats.save_export`) are not limited.
+            1 MiB for an error answer. Past that, `ResponseTooLargeError`. Downloads
+            (`chats.save_export`, `files.download_file`) are streamed and not limited.
         transport: Sends requests instead of aiohttp (tests, custom stacks).
         middlewares: Run around every request, outermost first.
         proxy, ssl: Passed to aiohttp for every request.

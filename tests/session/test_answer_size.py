@@ -156,7 +156,7 @@ async def test_answers_up_to_the_limit_are_read_whole() -> None:
             await pachca.messages.get_message(5)
 
 
-async def test_downloads_to_a_file_have_no_limit(tmp_path: Path) -> None:
+async def test_downloads_have_no_limit(tmp_path: Path) -> None:
     archive = b"PK" + b"\0" * (3 * MIB)
 
     async def answer(request: web.Request) -> web.StreamResponse:
@@ -166,6 +166,7 @@ async def test_downloads_to_a_file_have_no_limit(tmp_path: Path) -> None:
 
     async with serving(answer) as url, client(url, max_response_size=MIB) as pachca:
         saved = await pachca.chats.save_export(7, tmp_path / "export.zip")
+        assert await pachca.files.download_file(7) == archive  # even into memory
     assert saved.read_bytes() == archive
 
 
