@@ -105,7 +105,8 @@ class WebhookReceiver:
         tolerance: Seconds `webhook_timestamp` may be off from now.
         max_body_size: Bytes; larger bodies get 413 unread.
         body_timeout: Seconds a sender gets to deliver the whole body; a slower one gets 408
-            and its connection is closed, so slow senders cannot hold connections.
+            and its connection is closed, so slow senders cannot hold connections. `None`
+            waits forever (behind a proxy that enforces its own deadline).
         max_pending: Handlers running at once before deliveries get 503.
         allowed_ips: Addresses or networks allowed to deliver (`webhooks.PACHCA_IPS` is what
             Pachca documents); `None` allows any. Behind a reverse proxy, make aiohttp see
@@ -124,7 +125,7 @@ class WebhookReceiver:
         secret: str,
         tolerance: float = DEFAULT_TOLERANCE,
         max_body_size: int = 1 << 20,
-        body_timeout: float = 10.0,
+        body_timeout: float | None = 10.0,
         max_pending: int = 100,
         allowed_ips: Iterable[str] | None = None,
         dedup_ttl: float = 3600.0,
