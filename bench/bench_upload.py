@@ -27,8 +27,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench.fixtures import upload_params
 from pachca_async import PachcaClient
+from pachca_async.testing import upload_params
 
 MIB = 1024 * 1024
 RSS_LIMIT_MIB = 32.0

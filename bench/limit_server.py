@@ -2,8 +2,9 @@
 
     python -m bench.limit_server --write 4/20 --read 10/10 --other 50/50
 
-Token buckets as docs/api/limits.md describes them: message writes per token and chat, message
-reads per token, everything else per token. A request over the limit gets 429 with `Retry-After`
+Token buckets as docs/api/limits.md describes them (the same server-side buckets as
+`FakePachca(rate_limits=...)`): message writes per token and chat, message reads per token,
+everything else per token. A request over the limit gets 429 with `Retry-After`
 in whole seconds (rounded up, as HTTP wants). `POST /messages` stores the message; `GET /_stats`
 tells how many requests came, how many were refused, and how often each content was stored.
 The first line on stdout is `port N`; the server runs until it is terminated.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -22,6 +22,9 @@ from typing import Any
 from aiohttp import web
 
 from bench.fixtures import rich_message
+from pachca_async import Rate, RateLimits
+from pachca_async._fake_limits import ServerLimits, retry_after
+from pachca_async._operation import RateClass
 
 API = "/api/shared/v1"
 REFUSAL = json.dumps(
@@ -33,31 +36,16 @@ REFUSAL = json.dumps(
 ).encode()
 
 
-class Bucket:
-    """GCRA: `per_second` on average, `burst` at once."""
-
-    __slots__ = ("interval", "tat", "tolerance")
-
-    def __init__(self, per_second: float, burst: int) -> None:
-        self.interval = 1 / per_second
-        self.tolerance = (burst - 1) / per_second
-        self.tat = -math.inf
-
-    def wait(self, now: float) -> float:
-        """0 if a request is allowed at `now` (and take it), else the seconds until one is."""
-        ready = self.tat - self.tolerance
-        if now < ready:
-            return ready - now
-        self.tat = max(self.tat, now) + self.interval
-        return 0.0
-
-
 class LimitedAPI:
     def __init__(self, write: tuple[float, int], read: tuple[float, int], other: tuple[float, int]):
-        self.limits = {"write": write, "read": read, "other": other}
-        self.buckets: dict[tuple[Any, ...], Bucket] = {}
+        self.limits = ServerLimits(
+            RateLimits(
+                message_write=Rate(write[0], burst=write[1]),
+                message_read=Rate(read[0], burst=read[1]),
+                other=Rate(other[0], burst=other[1]),
+            )
+        )
         self.requests = 0
-        self.refused = 0
         self.stored: Counter[str] = Counter()
         self.accepted: defaultdict[str, list[float]] = defaultdict(list)  # chat -> times
         self.started = time.monotonic()
@@ -71,28 +59,23 @@ class LimitedAPI:
         app.router.add_route("*", f"{API}/{{tail:.*}}", self.other)
         return app
 
-    def refuse(self, request: web.Request, kind: str, *scope: Any) -> web.Response | None:
+    def refuse(self, request: web.Request, kind: RateClass, *scope: Any) -> web.Response | None:
         self.requests += 1
         token = request.headers.get("Authorization", "")
-        key = (kind, token, *scope)
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            bucket = self.buckets[key] = Bucket(*self.limits[kind])
-        wait = bucket.wait(time.monotonic())
+        wait = self.limits.wait(kind, (token, *scope), time.monotonic())
         if not wait:
             return None
-        self.refused += 1
         return web.Response(
             status=429,
             body=REFUSAL,
             content_type="application/json",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            headers={"Retry-After": retry_after(wait)},
         )
 
     async def create_message(self, request: web.Request) -> web.Response:
         fields = (await request.json())["message"]
         entity = fields.get("entity_type", "discussion"), fields["entity_id"]
-        refusal = self.refuse(request, "write", *entity)
+        refusal = self.refuse(request, RateClass.MESSAGE_WRITE, *entity)
         if refusal is not None:
             return refusal
         self.stored[fields["content"]] += 1
@@ -103,7 +86,7 @@ class LimitedAPI:
         )
 
     async def get_message(self, request: web.Request) -> web.Response:
-        refusal = self.refuse(request, "read")
+        refusal = self.refuse(request, RateClass.MESSAGE_READ)
         if refusal is not None:
             return refusal
         return web.json_response(
@@ -111,13 +94,13 @@ class LimitedAPI:
         )
 
     async def other(self, request: web.Request) -> web.Response:
-        return self.refuse(request, "other") or web.Response(status=204)
+        return self.refuse(request, RateClass.OTHER) or web.Response(status=204)
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
                 "requests": self.requests,
-                "refused": self.refused,
+                "refused": self.limits.refused,
                 "stored": dict(self.stored),
                 "accepted": self.accepted,
             }

@@ -34,6 +34,7 @@ from ._exceptions import (
     ResponseTooLargeError,
     ServerError,
     StorageError,
+    SubmitExpiredError,
     UploadError,
     ValidationError,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "ServerError",
     "Sink",
     "StorageError",
+    "SubmitExpiredError",
     "Timeout",
     "Transport",
     "Unset",

@@ -111,7 +111,7 @@ def status_error(request: Request, response: Response, *, now: float) -> APIStat
             error = document["error"]
             description = str(document.get("error_description") or "")
             detail = f"{error}: {description}" if description else error
-    cls = error_class(response.status)
+    cls = error_class(response.status, [i.code for i in errors if isinstance(i, ApiErrorItem)])
     message = (
         f"{operation.name} ({request.method} {request.path}) failed with "
         f"{response.status} {response.reason}".rstrip()

@@ -3,6 +3,7 @@
     PachcaError
     ├── APIStatusError                 the API answered with an error status
     │   ├── ValidationError            400, 422 (field-level `errors`)
+    │   │   └── SubmitExpiredError     422 `submit_expired`: a form answer Pachca no longer takes
     │   ├── AuthenticationError        401
     │   ├── PaymentRequiredError       402 (not on the workspace's plan)
     │   ├── PermissionDeniedError      403 (`missing_scope` when the token lacks one)
@@ -33,7 +34,7 @@ Messages name the call and what went wrong; they never contain the token. Errors
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -104,6 +105,11 @@ class APIStatusError(PachcaError):
 
 class ValidationError(APIStatusError):
     """400 or 422: the request is malformed or breaks a rule; see `errors` per field."""
+
+
+class SubmitExpiredError(ValidationError):
+    """422 with the code `submit_expired`: the form submission can no longer be answered
+    (`views.submit_view_response` came too late for Pachca)."""
 
 
 class AuthenticationError(APIStatusError):
@@ -266,8 +272,15 @@ STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
 }
 
 
-def error_class(status: int) -> type[APIStatusError]:
-    """The error type for an HTTP status."""
+CODE_ERRORS: Mapping[str, type[ValidationError]] = {"submit_expired": SubmitExpiredError}
+"""Validation codes that have an error type of their own."""
+
+
+def error_class(status: int, codes: Collection[str] = ()) -> type[APIStatusError]:
+    """The error type for an HTTP status, narrowed by the validation `codes` the body gave."""
     if status >= 500:
         return ServerError
-    return STATUS_ERRORS.get(status, APIStatusError)
+    cls = STATUS_ERRORS.get(status, APIStatusError)
+    if cls is ValidationError:
+        cls = next((CODE_ERRORS[code] for code in CODE_ERRORS if code in codes), cls)
+    return cls

@@ -13,38 +13,39 @@ import collections
 import datetime
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from . import _documents
 from ._client import PachcaClient
 from ._config import REQUEST_ID_HEADER
 from ._fake_http import (
     JSON,
     Call,
+    Handler,
     Refusal,
+    Reply,
     data,
     descending_order,
     envelope,
-    json_body,
     json_object,
     number,
     page,
     require,
 )
+from ._fake_limits import ServerLimits, rate_class_of, retry_after
 from ._fake_routes import Routes
+from ._operation import RateClass
+from ._ratelimit import RateLimits
 from .webhooks import SIGNATURE_HEADER, signature
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 ENTITY_TYPES = ("discussion", "thread", "user")
-_MESSAGE_EVENT_FIELDS = (
-    *("id", "entity_type", "entity_id", "content", "user_id", "created_at", "changed_at"),
-    *("url", "chat_id", "parent_message_id", "thread"),
-)
+MAX_BODY = 1 << 30
+"""The largest request body read whole: uploads of any size a test sends."""
 
 
 def signed_delivery(
@@ -90,7 +91,15 @@ class FakePachca:
         token: The only token accepted; by default any `Bearer` token is (none at all gets 401).
         bot_id: The user the token belongs to: the author of what is created through the API.
         clock: The current time, for `created_at` and `webhook_timestamp` (default: now, UTC).
+        answer_expiry: Seconds after a form submission (`view_submit_event`) that
+            `views.submit_view_response` is still taken; later ones get `submit_expired`. The
+            fake's setting: Pachca does not document its own.
         history_newest_first: The order `GET /webhooks/events` lists the event history in.
+        base_path: Serve under this path, as Pachca serves under `/api/shared/v1`; `base_url`
+            includes it and the paths in `calls` are below it.
+        rate_limits: Enforce these limits as Pachca does (`RateLimits()`: the documented ones):
+            a call beyond its bucket gets 429 with `Retry-After` in whole seconds. Message
+            writes count per token and chat, the rest per token. None: no limits.
 
     State is plain dicts in Pachca's shapes, open to read and change: `chats` and `messages`
     by id, `reactions` by message id, `history` (event-history entries), `stored` (files sent
@@ -117,9 +126,15 @@ class FakePachca:
         bot_id: int = 1000,
         port: int = 0,
         clock: Callable[[], datetime.datetime] = _utc_now,
+        answer_expiry: float = 5.0,
         history_newest_first: bool = True,
+        base_path: str = "",
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.bot_id = bot_id
+        # The fake's own choice, not a value Pachca documents: Pachca refuses a late answer
+        # (`submit_expired`) without saying after how long, and tests need a late answer.
+        self.answer_expiry = answer_expiry
         self.history_newest_first = history_newest_first
         self.chats: dict[int, JSON] = {}
         self.messages: dict[int, JSON] = {}
@@ -135,15 +150,19 @@ class FakePachca:
         self.avatars: dict[str, bytes] = {}
         self.submissions: dict[str, JSON] = {}
         self.calls: list[Call] = []
+        self.base_path = base_path.rstrip("/")
         self.base_url = ""
-        """`http://127.0.0.1:PORT` once started: what `PachcaClient(base_url=...)` takes."""
+        """`http://127.0.0.1:PORT` (and `base_path`) once started: what
+        `PachcaClient(base_url=...)` takes."""
         self._token = token
         self._port = port
         self._clock = clock
         self._last_ids: collections.Counter[str] = collections.Counter(
             chat=100, message=1000, event=0, upload=0, thread=500, draft=700, export=22300
         )
+        self._limits = None if rate_limits is None else ServerLimits(rate_limits)
         self._failures: dict[tuple[str, str], collections.deque[tuple[int, float]]] = {}
+        self._replies: dict[tuple[str, str], collections.deque[Reply | Handler]] = {}
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -154,13 +173,17 @@ class FakePachca:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._serve])
+        app = web.Application(middlewares=[self._serve], client_max_size=MAX_BODY)
         self._routes(app.router)
+        if self.base_path:
+            root = web.Application(client_max_size=MAX_BODY)
+            root.add_subapp(self.base_path, app)
+            app = root
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
         host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"http://{host}:{port}{self.base_path}"
 
     async def close(self) -> None:
         if self._session is not None:
@@ -231,12 +254,9 @@ class FakePachca:
 
     def message_event(self, message: Mapping[str, Any], event: str = "new") -> JSON:
         """The `message` webhook payload about `message`, stamped now."""
-        return {
-            "type": "message",
-            "event": event,
-            **{name: message.get(name) for name in _MESSAGE_EVENT_FIELDS},
-            "webhook_timestamp": int(self._clock().timestamp()),
-        }
+        return _documents.message_event(
+            message, event, webhook_timestamp=int(self._clock().timestamp())
+        )
 
     def add_event(self, payload: Mapping[str, Any], *, created_at: str | None = None) -> JSON:
         """Record a webhook payload in the bot's event history (`GET /webhooks/events`)."""
@@ -284,7 +304,7 @@ class FakePachca:
         """A user sends a form: the `view`/`submit` payload, stamped now.
 
         The submission waits for its answer in `submissions[submit_id]["answer"]`: the HTTP
-        answer to `deliver`ing it, or `views.submit_view_response` within 5 seconds.
+        answer to `deliver`ing it, or `views.submit_view_response` within `answer_expiry` seconds.
         """
         submit_id = str(uuid.uuid4())
         view_id = view_id or f"fake-view-{uuid.uuid4().hex[:12]}"
@@ -329,6 +349,19 @@ class FakePachca:
         """
         queue = self._failures.setdefault((method.upper(), path), collections.deque())
         queue.extend((status, retry_after) for status in statuses)
+
+    def reply(self, method: str, path: str, *replies: Reply | Handler) -> None:
+        """Answer requests to `method path` with `replies` instead of serving them (the token
+        is not checked either: the script is the whole answer). Each request gets the next
+        reply; the last keeps answering until `reply` is called again.
+
+        A reply is a `Reply` (a status with JSON or raw bytes, headers, a delay, a dropped
+        connection), or an aiohttp handler `async (web.Request) -> web.StreamResponse` for an
+        answer that depends on the request (it reads the body itself, if at all). For what no
+        Pachca sends on its own: an HTML 502 from a proxy, a malformed body, an answer that
+        never comes, a storage that hangs up halfway. `calls` records them too.
+        """
+        self._replies[(method.upper(), path)] = collections.deque(replies)
 
     # -- Pachca's other side -------------------------------------------------------------------
 
@@ -384,43 +417,111 @@ class FakePachca:
 
     @web.middleware
     async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Every request: record it, check the token, play scripted failures, answer errors."""
+        """Every request: record it, check the token, play scripted answers, answer errors."""
         arrived = asyncio.get_running_loop().time()
-        body: Any = None
+        route = (request.method, self._path(request))
+        raw = b""
+        scripted = self._replies.get(route)
+        # A handler reads the body itself (it may stop halfway), and so does the storage route.
+        if (scripted and isinstance(scripted[0], Reply)) or (
+            not scripted and request.content_type != "multipart/form-data"
+        ):
+            try:
+                raw = await request.read()
+            except (ConnectionResetError, aiohttp.ClientPayloadError):
+                return web.Response(status=400)  # the client gave up: no request to record
+        reply = None
+        response: web.StreamResponse | None
         try:
-            if request.content_type != "multipart/form-data":
-                body = await json_body(request)
-            response: web.StreamResponse | None = self._unauthorized(request) or self._scripted(
-                request
-            )
-            if response is None:
-                response = await handler(request)
+            reply = self._reply(route)  # first: a script plays Pachca whole, token check too
+            if reply is not None:
+                answer = reply.answer if isinstance(reply, Reply) else reply
+                response = await answer(request)
+            else:
+                response = (
+                    self._unauthorized(request)
+                    or self._over_limit(request, raw)
+                    or self._scripted(request)
+                )
+                response = response or await handler(request)
         except Refusal as refusal:
             response = refusal.response()
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
             response = Refusal(
-                404, "path", f"FakePachca does not serve {request.method} {request.path}"
+                404, "path", f"FakePachca does not serve {request.method} {route[1]}"
             ).response()
-        response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))  # as Pachca does
-        call = Call(
-            request.method, request.path, request.query, request.headers, body,
-            response.status, arrived,
-        )  # fmt: skip
-        self.calls.append(call)
+        if reply is None:  # as Pachca does; a scripted reply is sent exactly as given
+            response.headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))
+        elif not raw and request.content.is_eof():  # a handler that read the whole body
+            raw = await request.read()
+        self.calls.append(self._call(request, raw, response.status, arrived))
         async with self._arrived:
             self._arrived.notify_all()
         return response
 
+    def _reply(self, route: tuple[str, str]) -> Reply | Handler | None:
+        queue = self._replies.get(route)
+        if not queue:
+            return None
+        return queue.popleft() if len(queue) > 1 else queue[0]
+
+    def _call(self, request: web.Request, raw: bytes, status: int, arrived: float) -> Call:
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        return Call(
+            request.method, self._path(request), request.query, request.headers, body, status,
+            arrived,
+            raw=raw, raw_headers=b"\r\n".join(k + b": " + v for k, v in request.raw_headers),
+            raw_path=request.raw_path.partition("?")[0],
+            query_string=request.query_string, peer_port=peer[1] if peer else 0,
+        )  # fmt: skip
+
     def _scripted(self, request: web.Request) -> web.Response | None:
-        queue = self._failures.get((request.method, request.path))
+        queue = self._failures.get((request.method, self._path(request)))
         if not queue:
             return None
         status, retry_after = queue.popleft()
         headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
         return Refusal(status, "base", f"a scripted {status}").response(headers)
 
+    def _path(self, request: web.Request) -> str:
+        """The path of `request` below `base_path` (`/messages/5`)."""
+        return request.path.removeprefix(self.base_path)
+
+    def _over_limit(self, request: web.Request, raw: bytes) -> web.Response | None:
+        """A 429 for a call beyond its bucket (see `rate_limits`), or None to serve it."""
+        path = self._path(request)
+        if self._limits is None or path.split("/")[1] == "storage":
+            return None
+        rate_class = rate_class_of(request.method, path)
+        key: tuple[str, ...] = (request.headers.get("Authorization", ""),)
+        if rate_class is RateClass.MESSAGE_WRITE:
+            key += self._written_chat(request, raw)
+        wait = self._limits.wait(rate_class, key, asyncio.get_running_loop().time())
+        if not wait:
+            return None
+        refusal = Refusal(429, "base", "Too many requests", "rate_limit")
+        return refusal.response({"Retry-After": retry_after(wait)})
+
+    def _written_chat(self, request: web.Request, raw: bytes) -> tuple[str, str]:
+        """Where a message write goes: the new message's entity, or the edited one's chat."""
+        message_id = request.match_info.get("id")
+        if message_id is None:
+            try:
+                fields = json.loads(raw)["message"]
+                return str(fields.get("entity_type", "discussion")), str(fields["entity_id"])
+            except (ValueError, TypeError, KeyError):
+                return "", ""  # refused as a bad request once it is served
+        message = self.messages.get(int(message_id)) if message_id.isdigit() else None
+        if message is None:
+            return "message", message_id
+        return str(message["entity_type"]), str(message["entity_id"])
+
     def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if request.path.split("/")[1] == "storage":  # the storage takes no token
+        if self._path(request).split("/")[1] == "storage":  # the storage takes no token
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or not token:
@@ -550,17 +651,8 @@ class FakePachca:
 
     async def _upload_params(self, request: web.Request) -> web.Response:
         upload = self._new_id("upload", {}, None)
-        params = {
-            "Content-Disposition": "attachment",
-            "acl": "private",
-            "policy": "fake-policy",
-            "x-amz-credential": "fake-credential",
-            "x-amz-algorithm": "AWS4-HMAC-SHA256",
-            "x-amz-date": "20250515T143000Z",
-            "x-amz-signature": "fake-signature",
-            "key": f"attaches/files/{self.bot_id}/{upload}/${{filename}}",
-            "direct_url": f"{self.base_url}/storage",
-        }
+        key = f"attaches/files/{self.bot_id}/{upload}/${{filename}}"
+        params = _documents.upload_params(f"{self.base_url}/storage", key)
         return web.json_response(params, status=201)
 
     async def _store(self, request: web.Request) -> web.Response:
@@ -634,27 +726,25 @@ class FakePachca:
         chat = self._chat_of(entity_type, fields["entity_id"])
         message_id = self._new_id("message", self.messages, id)
         now = self._now()
-        message: JSON = {
-            "id": message_id,
-            "entity_type": entity_type,
-            "entity_id": fields["entity_id"],
-            "chat_id": chat["id"],
-            "root_chat_id": chat["id"],
-            "content": fields["content"],
-            "user_id": user_id,
-            "created_at": now,
-            "url": f"https://app.pachca.com/chats/{chat['id']}?message={message_id}",
-            "files": self._files(fields.get("files") or []),
-            "voice_content": None,
-            "buttons": fields.get("buttons") or [],
-            "thread": None,
-            "forwarding": None,
-            "parent_message_id": fields.get("parent_message_id"),
-            "display_avatar_url": fields.get("display_avatar_url"),
-            "display_name": fields.get("display_name"),
-            "changed_at": now,
-            "deleted_at": None,
-        }
+        message = _documents.message(
+            message_id,
+            entity_type=entity_type,
+            entity_id=fields["entity_id"],
+            chat_id=chat["id"],
+            root_chat_id=chat["id"],
+            content=fields["content"],
+            user_id=user_id,
+            created_at=now,
+            url=f"https://app.pachca.com/chats/{chat['id']}?message={message_id}",
+            files=self._files(fields.get("files") or []),
+            buttons=fields.get("buttons") or [],
+            thread=None,
+            forwarding=None,
+            parent_message_id=fields.get("parent_message_id"),
+            display_avatar_url=fields.get("display_avatar_url"),
+            display_name=fields.get("display_name"),
+            changed_at=now,
+        )
         self.messages[message_id] = message
         chat["last_message_at"] = now
         return message

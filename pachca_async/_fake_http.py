@@ -3,10 +3,11 @@ envelopes, `ApiError` and `OAuthError` answers, and cursor pagination."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -26,6 +27,10 @@ _ERROR_CODES = {
 }
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_NO_JSON: Any = object()
+
+
 @attrs.frozen
 class Call:
     """A request as it arrived, and the status it was answered with."""
@@ -36,10 +41,57 @@ class Call:
     query: MultiMapping[str]
     headers: CIMultiDictProxy[str]
     body: Any
-    """The JSON body, or None (no body, or a multipart upload: its files are in `stored`)."""
+    """The JSON body, or None (no body, not JSON, or an upload the storage took)."""
     status: int
     at: float
     """The event loop's clock when it arrived."""
+    raw: bytes = b""
+    """The body's bytes as sent (empty for an upload the storage took, see `stored`, and for
+    a request a scripted handler answered without reading its body whole)."""
+    raw_headers: bytes = b""
+    """The header lines as sent (`Name: value`, CRLF between), names in the client's case."""
+    raw_path: str = ""
+    """The path as sent, percent-encoding kept."""
+    query_string: str = ""
+    """The query as sent, percent-encoding kept."""
+    peer_port: int = 0
+    """The client's port: the same port means the same (kept-alive) connection."""
+
+
+@attrs.frozen
+class Reply:
+    """A scripted answer (see `FakePachca.reply`): a status with a JSON document, raw bytes
+    or nothing, sent exactly as given (no `X-Request-Id` is added).
+
+    `delay` waits (on the event loop's clock) before answering; `drop` reads the request and
+    closes the connection without answering, as a crashed proxy would.
+    """
+
+    status: int = 200
+    json: Any = _NO_JSON
+    body: bytes | str | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    content_type: str | None = None
+    delay: float = 0.0
+    drop: bool = False
+
+    async def answer(self, request: web.Request) -> web.StreamResponse:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.drop and request.transport is not None:
+            request.transport.close()  # what is returned never reaches the client
+        return self.response()
+
+    def response(self) -> web.Response:
+        """The answer as aiohttp sends it."""
+        body, content_type = self.body, self.content_type or self.headers.get("Content-Type")
+        if self.json is not _NO_JSON:
+            body, content_type = json.dumps(self.json), content_type or "application/json"
+        response = web.Response(status=self.status, headers=self.headers)
+        if body is not None:
+            response.body = body.encode() if isinstance(body, str) else body
+            response.content_type = content_type or "application/octet-stream"
+        return response
 
 
 class Refusal(Exception):

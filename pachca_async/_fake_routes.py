@@ -27,7 +27,6 @@ from ._fake_http import (
     require,
     search_page,
 )
-from .forms import ANSWER_LIFETIME
 
 if TYPE_CHECKING:
     from ._fake import FakePachca
@@ -68,7 +67,7 @@ class Routes:
     # -- forms ---------------------------------------------------------------------------------
 
     async def submit_response(self, request: web.Request) -> web.Response:
-        """`views.submit_view_response`: the answer to a submission, within 5 s of it."""
+        """`views.submit_view_response`: the answer to a submission, once, in the fake's time."""
         fields = await json_object(request)
         require(fields, "", submit_id=str)
         errors = fields.get("errors")
@@ -80,7 +79,8 @@ class Routes:
         submission = self.api.submissions.get(fields["submit_id"])
         if submission is None or submission["view_id"] != view_id:
             raise Refusal(404, "view_id", f"no submission of view {view_id}", "view_not_found")
-        late = asyncio.get_running_loop().time() - submission["submitted_at"] > ANSWER_LIFETIME
+        age = asyncio.get_running_loop().time() - submission["submitted_at"]
+        late = age > self.api.answer_expiry
         if late or submission["answer"] is not None:
             reason = "too late to answer" if late else "answered already"
             message = f"submission {fields['submit_id']}: {reason}"
@@ -263,7 +263,7 @@ class Routes:
 
     def _avatar_owner(self, request: web.Request) -> str:
         """`profile`, `users/12`, `chats/5` or `bots/3`: whose avatar a request is about."""
-        return request.path.removesuffix("/avatar").strip("/")
+        return self.api._path(request).removesuffix("/avatar").strip("/")
 
     async def request_export(self, request: web.Request) -> web.Response:
         """An export, ready at once: its archive is in the storage; `export_ready_event` is

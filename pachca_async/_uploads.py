@@ -78,7 +78,7 @@ class Files(FilesService):
             name: The file name users see (and the key ends with); by default the path's or
                 file object's name.
             content_type: The MIME type; guessed from the name by default. `image/*` files are
-                attached as images.
+                attached as images, `video/*` ones as videos.
             size: The length of a stream (an async iterator, a pipe), if you know it: the
                 stream is then sent as it is read. Otherwise it is first copied to a temporary
                 file, since the storage needs the length up front.
@@ -194,5 +194,9 @@ def _key_safe(content: FileContent) -> FileContent:
     return content
 
 
+_KINDS = {"image": FileType.IMAGE, "video": FileType.VIDEO}
+"""The file types an attachment takes from its MIME type's first part; anything else is a file."""
+
+
 def _kind(content: FileContent) -> FileType:
-    return FileType.IMAGE if content.content_type.startswith("image/") else FileType.FILE
+    return _KINDS.get(content.content_type.partition("/")[0].lower(), FileType.FILE)

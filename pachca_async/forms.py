@@ -26,10 +26,11 @@ async def received(submit, pachca):
 ```
 
 A submission is answered once: by the webhook's HTTP answer (within 3 s), or, for a bot that
-reads its events without a webhook URL, by `views.submit_view_response` (within 5 s). A handler
-returning its verdict works either way; one that wants to answer first and work on can
-`await answer(...)` (the `FormAnswer` the bot layer hands it), and `answer_form` answers a
-submission read by hand.
+reads its events without a webhook URL, by `views.submit_view_response`. Pachca does not say how
+long that call is accepted, so nothing here guesses: a late answer is refused by Pachca, as
+`SubmitExpiredError`. A handler returning its verdict works either way; one that wants to answer
+first and work on can `await answer(...)` (the `FormAnswer` the bot layer hands it), and
+`answer_form` answers a submission read by hand.
 
 Every builder checks the limits Pachca documents (lengths, option counts, one preselected
 option) and raises `InvalidRequestError` naming the field; `Form` checks the whole view
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import attrs
 
-from ._exceptions import InvalidRequestError
+from ._exceptions import InvalidRequestError, SubmitExpiredError
 from ._generated.models import (
     OpenViewRequest,
     OpenViewRequestView,
@@ -78,9 +79,6 @@ _Option = TypeVar("_Option", ViewBlockSelectableOption, ViewBlockCheckboxOption)
 
 TRIGGER_LIFETIME = 3.0
 """Seconds a button click's `trigger_id` can open a form."""
-
-ANSWER_LIFETIME = 5.0
-"""Seconds Pachca waits for `views.submit_view_response` after a form was submitted."""
 
 
 def _given(value: T | None) -> T | Unset:
@@ -412,21 +410,14 @@ class FormErrors:
         return {"errors": dict(self.errors)}
 
 
-class SubmitExpiredError(InvalidRequestError):
-    """The time to answer a form submission is over; nothing was sent.
-
-    When the window closes on Pachca's side first, the API refuses with `submit_expired`.
-    """
-
-
 async def answer_form(
     pachca: PachcaClient, submission: ViewSubmitWebhookPayload, errors: FormErrors | None = None
 ) -> None:
     """Answer `submission` through the API: `errors` keep the form open, none close it.
 
-    For a submission read without a webhook (from the event history), within
-    `ANSWER_LIFETIME` seconds of the submission; a webhook's submission is answered by the
-    HTTP answer to it instead (the bot layer does both).
+    For a submission read without a webhook (from the event history); a webhook's submission
+    is answered by the HTTP answer to it instead (the bot layer does both). Raises
+    `SubmitExpiredError` when Pachca no longer takes an answer to it.
     """
     if errors is None:
         await pachca.views.submit_view_response(submission.view_id, submit_id=submission.submit_id)
@@ -454,44 +445,50 @@ class FormAnswer:
     ```
 
     A handler that returns without answering is answered for: with the `FormErrors` it
-    returned, or closed. A second answer, or one after `expires_at`, raises before anything
-    is sent.
+    returned, or closed. A second answer raises before anything is sent, and so does one
+    after the webhook receiver closed the form for lack of time. An answer through the API
+    has no deadline on this side: Pachca refuses a late one (`SubmitExpiredError`).
     """
 
-    def __init__(self, view_id: str, submit_id: str, expires_at: float, deliver: Deliver) -> None:
+    def __init__(
+        self, view_id: str, submit_id: str, deliver: Deliver, *, expires_at: float | None = None
+    ) -> None:
         self.view_id = view_id
         self.submit_id = submit_id
         self.expires_at = expires_at
-        """On the event loop's clock (`loop.time()`)."""
+        """When the webhook's answer is due, on the event loop's clock (`loop.time()`); `None`
+        for an answer through the API, whose deadline Pachca keeps to itself."""
         self.answered = False
+        self._closed = False
         self._deliver = deliver
 
     def __repr__(self) -> str:
         return f"<FormAnswer {self.submit_id} answered={self.answered}>"
 
-    def remaining(self) -> float:
-        """Seconds left to answer (negative once expired)."""
+    def remaining(self) -> float | None:
+        """Seconds left to answer (negative once expired); `None` when no deadline is known."""
+        if self.expires_at is None:
+            return None
         return self.expires_at - asyncio.get_running_loop().time()
 
     def close(self) -> None:
-        """Mark the submission answered by someone else (the receiver, out of time)."""
-        self.answered = True
+        """Mark the submission closed by the webhook receiver, whose time to answer ran out."""
+        self.answered = self._closed = True
 
     async def __call__(self, errors: FormErrors | None = None) -> None:
-        """Keep the form open with `errors`, or close it; once, in time."""
+        """Keep the form open with `errors`, or close it; once."""
+        if self._closed:
+            raise InvalidRequestError(
+                f"form submission {self.submit_id} was closed already: the webhook's time to "
+                "answer ran out before this answer"
+            )
         if self.answered:
             raise InvalidRequestError(f"form submission {self.submit_id} was answered already")
-        late = asyncio.get_running_loop().time() - self.expires_at
-        if late >= 0:
-            raise SubmitExpiredError(
-                f"the time to answer form submission {self.submit_id} ran out {late:.2f} s ago"
-            )
         self.answered = True
         await self._deliver(errors)
 
 
 __all__ = [
-    "ANSWER_LIFETIME",
     "TRIGGER_LIFETIME",
     "Form",
     "FormAnswer",

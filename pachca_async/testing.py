@@ -4,7 +4,9 @@ and a controllable clock.
 `FakePachca` serves the Pachca API from memory on 127.0.0.1, so a bot or a script can be
 tested offline, with no account and no token: it keeps chats, messages, reactions, files and
 the event history, answers in Pachca's shapes (envelopes, cursor pagination, typed errors),
-records every request, and delivers signed webhooks the way Pachca does.
+records every request, and delivers signed webhooks the way Pachca does. It can also enforce
+Pachca's rate limits (`rate_limits=`) and play answers no Pachca sends on its own
+(`reply(method, path, Reply(...))`: a proxy's 502, a malformed body, a dropped connection).
 
 ```python
 from pachca_async.testing import FakePachca
@@ -22,7 +24,8 @@ async def test_announce() -> None:
 `LocalBot` serves a bot's dispatcher on 127.0.0.1 and has a `FakePachca` deliver signed
 webhooks to it (the pytest plugin's `pachca_bot` fixture makes one). `MockTransport(handler)`
 needs no server at all: the handler gets each request and returns the response (see
-`json_response` and `request_json`).
+`json_response` and `request_json`). `message`, `message_event`, `page`, `search_page`,
+`api_error` and `upload_params` build Pachca's documents for such answers.
 
 Everything time-based in pachca-async (retry backoff, `Retry-After`, rate limits, timeouts)
 reads the event loop's clock and sleeps with `asyncio.sleep`. On a `VirtualClockLoop` those
@@ -49,9 +52,10 @@ import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ._documents import api_error, message, message_event, page, search_page, upload_params
 from ._exceptions import InvalidRequestError
 from ._fake import FakePachca, signed_delivery, stamp
-from ._fake_http import Call
+from ._fake_http import Call, Reply
 from ._local_bot import LocalBot
 from ._mock import MockHandler, MockTransport, json_response, request_json
 
@@ -61,12 +65,19 @@ __all__ = [
     "LocalBot",
     "MockHandler",
     "MockTransport",
+    "Reply",
     "VirtualClockLoop",
+    "api_error",
     "json_response",
+    "message",
+    "message_event",
+    "page",
     "request_json",
     "run_virtual",
+    "search_page",
     "signed_delivery",
     "stamp",
+    "upload_params",
 ]
 
 T = TypeVar("T")

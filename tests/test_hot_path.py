@@ -12,7 +12,6 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bench.fixtures import page_body, rich_message
 from pachca_async import (
     APITimeoutError,
     PachcaClient,
@@ -24,9 +23,26 @@ from pachca_async import (
 from pachca_async._convert import structure, structure_parsed
 from pachca_async._middleware import Handler
 from pachca_async.models import Message
-from pachca_async.testing import MockTransport, run_virtual
+from pachca_async.testing import MockTransport, message, page, run_virtual
 
 JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+CHART = {"key": "attaches/files/3/chart.png", "name": "chart.png", "file_type": "image"}
+
+
+def rich_message(i: int) -> dict[str, Any]:
+    """Message `194275 + i` with a file and an image (1280x720) attached."""
+    image = {
+        **CHART,
+        "id": 3660 + i,
+        "url": "https://files.example/c",
+        "width": 1280,
+        "height": 720,
+    }
+    return message(194275 + i, files=[*message()["files"], image])
+
+
+def page_body(size: int) -> bytes:
+    return json.dumps(page([rich_message(i) for i in range(size)])).encode()
 
 
 def canned(body: bytes, sent: list[Request] | None = None) -> MockTransport:

@@ -14,10 +14,14 @@ from pachca_async import (
     AuthenticationError,
     NotFoundError,
     PachcaClient,
+    Rate,
+    RateLimitError,
+    RateLimits,
     RetryPolicy,
+    ServerError,
     ValidationError,
 )
-from pachca_async.testing import FakePachca, run_virtual, signed_delivery
+from pachca_async.testing import FakePachca, Reply, message, run_virtual, signed_delivery
 from pachca_async.webhooks import MessageWebhookPayload, parse_webhook
 
 MOMENT = datetime.datetime(2025, 5, 15, 14, 30, tzinfo=datetime.UTC)
@@ -159,6 +163,66 @@ def test_scripted_failures_come_first_then_answers() -> None:
     api = run_virtual(scenario())
     assert [c.status for c in api.calls] == [503, 429, 200]
     assert api.calls[2].at - api.calls[1].at == pytest.approx(30)  # Retry-After: 30
+
+
+async def test_scripted_replies_answer_exactly_in_order_the_last_repeating() -> None:
+    async with FakePachca(token="right") as api, api.client("wrong", max_retries=0) as pachca:
+        api.reply(
+            "GET", "/messages/7", Reply(502, body="<html/>"), Reply(json={"data": message(7)})
+        )
+        with pytest.raises(ServerError):
+            await pachca.messages.get_message(7)
+        assert (await pachca.messages.get_message(7)).id == 7  # no token check: the script is
+        assert (await pachca.messages.get_message(7)).id == 7  # the whole answer; last repeats
+        raw = await pachca.messages.with_raw_response.get_message(7)
+        assert raw.request_id is None  # sent exactly as scripted
+        with pytest.raises(AuthenticationError):  # not scripted: served, the token checked
+            await pachca.messages.create_message(entity_id=1, content="Привет")
+    assert [c.status for c in api.calls] == [502, 200, 200, 200, 401]
+    sent = api.calls[-1]
+    assert "Привет".encode() in sent.raw
+    assert sent.body == {"message": {"entity_id": 1, "content": "Привет"}}
+    assert b"Authorization: Bearer wrong" in sent.raw_headers
+
+
+async def test_a_base_path_is_served_as_pachcas() -> None:
+    async with FakePachca(base_path="/api/shared/v1") as api, api.client() as pachca:
+        assert api.base_url.endswith("/api/shared/v1")
+        api.add_chat("General", id=5)
+        await pachca.chats.get_chat(5)
+        await pachca.messages.create_message(entity_id=5, content="hi")
+        outside = api.base_url.removesuffix("/api/shared/v1") + "/messages"
+        async with aiohttp.ClientSession() as session, session.get(outside) as answer:
+            assert answer.status == 404
+    assert [(c.path, c.raw_path) for c in api.calls] == [
+        ("/chats/5", "/api/shared/v1/chats/5"),
+        ("/messages", "/api/shared/v1/messages"),
+    ]
+
+
+def test_rate_limits_are_enforced_per_chat_as_pachca_does() -> None:
+    limits = RateLimits(message_write=Rate(2, burst=3))
+
+    async def scenario() -> list[int]:
+        async with FakePachca(rate_limits=limits) as api:
+            for chat in (1, 2, 3):
+                api.add_chat(f"chat {chat}", id=chat)
+            async with api.client(rate_limits=None, max_retries=0) as unpaced:
+                sends = [
+                    unpaced.messages.create_message(entity_id=chat, content=str(i))
+                    for i, chat in enumerate([1, 1, 1, 1, 2])
+                ]
+                results = await asyncio.gather(*sends, return_exceptions=True)
+            refused = [r for r in results if isinstance(r, RateLimitError)]
+            assert [r.retry_after for r in refused] == [1.0]  # whole seconds, rounded up
+            async with api.client(rate_limits=limits, max_retries=0) as paced:
+                for i in range(6):  # the client's own pacing keeps inside the server's limit
+                    await paced.messages.create_message(entity_id=3, content=f"paced {i}")
+            return [c.status for c in api.calls]
+
+    statuses = run_virtual(scenario())
+    assert statuses[:5].count(429) == 1  # the 4th to chat 1; chat 2 has a bucket of its own
+    assert statuses[5:] == [201] * 6
 
 
 async def test_files_reach_the_storage_and_the_message(

@@ -18,9 +18,8 @@ from pachca_async import (
     Response,
 )
 from pachca_async._generated.services.messages import CREATE_MESSAGE
-from pachca_async.testing import MockTransport, json_response, request_json, run_virtual
+from pachca_async.testing import MockTransport, json_response, message, request_json, run_virtual
 from tests.readme import python_blocks
-from tests.scripted_server import message
 
 BASE = "http://127.0.0.1:9"
 

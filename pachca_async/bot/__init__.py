@@ -40,8 +40,9 @@ from ._filters import (
     Regex,
     text_of,
 )
-from ._polling import EventPoller, Pacer, Watermark
-from ._receiver import WebhookReceiver, delivery_key
+from ._lease import PollingLease
+from ._polling import EventPoller, LeaseLost, Pacer, Watermark
+from ._receiver import Dedupe, MemoryDedupe, WebhookReceiver, delivery_key
 
 __all__ = [
     "FAILED",
@@ -49,6 +50,7 @@ __all__ = [
     "CallbackId",
     "Command",
     "CommandObject",
+    "Dedupe",
     "Dispatcher",
     "EventHandler",
     "EventMiddleware",
@@ -58,8 +60,11 @@ __all__ = [
     "FromChat",
     "FromUser",
     "HandlerObject",
+    "LeaseLost",
+    "MemoryDedupe",
     "Observer",
     "Pacer",
+    "PollingLease",
     "Regex",
     "Router",
     "Watermark",

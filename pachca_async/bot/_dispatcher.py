@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import attrs
 
 from .._exceptions import InvalidRequestError
-from ..forms import ANSWER_LIFETIME, TRIGGER_LIFETIME, FormAnswer, FormErrors, Trigger, answer_form
+from ..forms import TRIGGER_LIFETIME, FormAnswer, FormErrors, Trigger, answer_form
 from ..webhooks import (
     ButtonWebhookPayload,
     ChatMemberWebhookPayload,
@@ -52,6 +52,7 @@ from ._lifecycle import stop_on_signals, until
 
 if TYPE_CHECKING:
     from .._client import PachcaClient
+    from ._lease import PollingLease
     from ._polling import EventPoller
 
 logger = logging.getLogger("pachca_async.bot")
@@ -116,15 +117,16 @@ def _received(update: Update) -> float:
     return update.received_at
 
 
-def api_answer(
-    pachca: PachcaClient, payload: ViewSubmitWebhookPayload, expires_at: float
-) -> FormAnswer:
-    """A `FormAnswer` given through `views.submit_view_response` (a submission read by polling)."""
+def api_answer(pachca: PachcaClient, payload: ViewSubmitWebhookPayload) -> FormAnswer:
+    """A `FormAnswer` given through `views.submit_view_response` (a submission read by polling).
+
+    No deadline is kept here: Pachca does not say one, and refuses a late answer itself.
+    """
 
     async def deliver(errors: FormErrors | None) -> None:
         await answer_form(pachca, payload, errors)
 
-    return FormAnswer(payload.view_id, payload.submit_id, expires_at, deliver)
+    return FormAnswer(payload.view_id, payload.submit_id, deliver)
 
 
 def _chain(middlewares: list[EventMiddleware], handler: EventHandler) -> EventHandler:
@@ -352,7 +354,7 @@ class Dispatcher(Router):
         if isinstance(payload, ButtonWebhookPayload):
             context["trigger"] = Trigger(payload.trigger_id, _received(update) + TRIGGER_LIFETIME)
         if isinstance(payload, ViewSubmitWebhookPayload) and "answer" not in context:
-            context["answer"] = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
+            context["answer"] = api_answer(pachca, payload)
 
         async def route(event: Any, data: dict[str, Any]) -> Any:
             return await self.propagate(kind, event, data)
@@ -373,7 +375,7 @@ class Dispatcher(Router):
         """
         payload = update.payload
         if answer is None and isinstance(payload, ViewSubmitWebhookPayload):
-            answer = api_answer(pachca, payload, _received(update) + ANSWER_LIFETIME)
+            answer = api_answer(pachca, payload)
         extra = {} if answer is None else {"answer": answer}
         try:
             result = await self.feed_update(pachca, update, **extra)
@@ -392,6 +394,7 @@ class Dispatcher(Router):
         pachca: PachcaClient,
         *,
         poller: EventPoller | None = None,
+        lease: PollingLease | None = None,
         handle_signals: bool = True,
         **options: Any,
     ) -> None:
@@ -400,26 +403,39 @@ class Dispatcher(Router):
         Events run one at a time, oldest first; each is deleted from the history (unless
         `delete=False`) once its handler finished, also when it raised (the error is logged;
         like an answered webhook, the event is not repeated). `options` go to `EventPoller`
-        (`interval`, `watermark`, `on_watermark`, ...). Stops on SIGINT/SIGTERM or
+        (`interval`, `watermark`, `on_watermark`, ...). With a `lease`
+        (`pachca_async.redis.RedisPollingLease`) several replicas may run this: one polls at a
+        time, the others take over when it stops or dies. Stops on SIGINT/SIGTERM or
         `stop_polling()`, after the running handler finished.
         """
         from ._polling import EventPoller
 
-        poller = poller or EventPoller(pachca, **options)
+        if lease is not None and poller is not None:
+            raise InvalidRequestError("pass `poller` or `lease`, not both")
         await self.resolve_bot_id(pachca)
         self._stop = stop = asyncio.Event()
         with stop_on_signals(stop, enabled=handle_signals):
             logger.info("polling the event history of the bot")
-            while not stop.is_set():
-                updates = await until(stop, poller.poll())
-                for update in updates or ():
-                    await self.process(pachca, update)
-                    await poller.done(update)
-                    if stop.is_set():
-                        break
-                if not updates:
-                    await until(stop, asyncio.sleep(poller.interval))
+            if lease is None:
+                await self.poll(pachca, poller or EventPoller(pachca, **options), stop)
+            else:
+                from ._lease import poll_with_lease
+
+                await poll_with_lease(self, pachca, lease, stop, options)
         logger.info("polling stopped")
+
+    async def poll(self, pachca: PachcaClient, poller: EventPoller, stop: asyncio.Event) -> None:
+        """Handle what `poller` reads until `stop` is set (the loop of `start_polling`)."""
+        while not stop.is_set():
+            updates = await until(stop, poller.poll())
+            for update in updates or ():
+                await poller.check_guard()
+                await self.process(pachca, update)
+                await poller.done(update)
+                if stop.is_set():
+                    break
+            if not updates:
+                await until(stop, asyncio.sleep(poller.interval))
 
     def stop_polling(self) -> None:
         """Make `start_polling` return once the running handler finished."""

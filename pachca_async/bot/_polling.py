@@ -140,6 +140,12 @@ class Pacer:
 
 
 WatermarkHook = Callable[[Watermark], Awaitable[None] | None]
+Guard = Callable[[], Awaitable[bool]]
+
+
+class LeaseLost(PachcaError):
+    """This process no longer holds the polling lease: another replica polls now, so this one
+    must not handle, delete or mark anything more."""
 
 
 class EventPoller:
@@ -155,6 +161,8 @@ class EventPoller:
         on_watermark: Called (and awaited) with the new watermark after each handled entry.
         max_requests, per: The pace of reads: at most `max_requests` per `per` seconds.
         wall_clock: Current Unix time; dates polled events back to when Pachca recorded them.
+        guard: Asked before each event is handled, deleted or marked: False means this process
+            lost the right to poll (a lease taken over by another replica): `LeaseLost`.
     """
 
     def __init__(
@@ -170,6 +178,7 @@ class EventPoller:
         per: float = 2.0,
         max_backoff: float = 30.0,
         wall_clock: Callable[[], float] = time.time,
+        guard: Guard | None = None,
     ) -> None:
         if not 1 <= page_size <= 50:
             raise InvalidRequestError(f"page_size must be 1..50, got {page_size}")
@@ -186,6 +195,7 @@ class EventPoller:
         self._pacer = Pacer(max_requests, per)
         self._max_backoff = max_backoff
         self._wall_clock = wall_clock
+        self._guard = guard
         self._seen: dict[str, datetime.datetime] = {}
         self._pending: dict[str, datetime.datetime] = {}
         self._unreadable: dict[int, None] = {}  # an ordered set, oldest first
@@ -221,11 +231,17 @@ class EventPoller:
                 await self._delete(entry_id)
         return self._updates(sorted(fresh.values(), key=lambda e: e.position))
 
+    async def check_guard(self) -> None:
+        """Raise `LeaseLost` if the guard says this process may no longer poll."""
+        if self._guard is not None and not await self._guard():
+            raise LeaseLost("the polling lease is held by another process now")
+
     async def done(self, update: Update) -> None:
         """Mark a polled update handled: delete it, advance and report the watermark."""
         entry_id = update.history_id
         if entry_id is None or entry_id not in self._pending:
             raise InvalidRequestError("done() takes an update returned by this poller's poll()")
+        await self.check_guard()
         created_at = self._pending.pop(entry_id)
         self._seen[entry_id] = created_at
         position = Watermark(created_at, entry_id)
@@ -311,6 +327,7 @@ class EventPoller:
                 await asyncio.sleep(delay)
 
     async def _delete(self, entry_id: str) -> None:
+        await self.check_guard()
         try:
             await self._pachca.bots.delete_webhook_event(entry_id)
         except NotFoundError:

@@ -37,7 +37,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aiohttp import web
 
@@ -65,28 +65,40 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 FIRST = asyncio.FIRST_COMPLETED
 
 
-class RecentKeys:
-    """Keys seen in the last `ttl` seconds (at most `size` of them), on the loop's clock."""
+class Dedupe(Protocol):
+    """Remembers which deliveries were taken, so a repeat is not handled twice. A receiver has
+    one in memory by default; `pachca_async.redis.RedisDedupe` shares one between replicas."""
 
-    def __init__(self, ttl: float, size: int) -> None:
+    async def claim(self, key: bytes) -> bool:
+        """True if `key` was not taken yet (it is now), False for a repeat."""
+        ...
+
+    async def forget(self, key: bytes) -> None:
+        """Undo a claim: the delivery was refused (503) and Pachca will deliver it again."""
+        ...
+
+
+class MemoryDedupe:
+    """Keys taken in the last `ttl` seconds (at most `size` of them), on the loop's clock."""
+
+    def __init__(self, ttl: float, size: int = 100_000) -> None:
         self.ttl = ttl
         self.size = size
         self._expiry: collections.OrderedDict[bytes, float] = collections.OrderedDict()
 
-    def __contains__(self, key: bytes) -> bool:
-        self._expire()
-        return key in self._expiry
-
-    def add(self, key: bytes) -> None:
-        self._expiry[key] = asyncio.get_running_loop().time() + self.ttl
-        self._expiry.move_to_end(key)
-        while len(self._expiry) > self.size:
-            self._expiry.popitem(last=False)
-
-    def _expire(self) -> None:
+    async def claim(self, key: bytes) -> bool:
         now = asyncio.get_running_loop().time()
         while self._expiry and next(iter(self._expiry.values())) <= now:
             self._expiry.popitem(last=False)
+        if key in self._expiry:
+            return False
+        self._expiry[key] = now + self.ttl
+        while len(self._expiry) > self.size:
+            self._expiry.popitem(last=False)
+        return True
+
+    async def forget(self, key: bytes) -> None:
+        self._expiry.pop(key, None)
 
 
 def delivery_key(raw: Mapping[str, Any]) -> bytes:
@@ -112,6 +124,8 @@ class WebhookReceiver:
             Pachca documents); `None` allows any. Behind a reverse proxy, make aiohttp see
             the client's address (`request.remote`) first.
         dedup_ttl, dedup_size: How long and how many delivery keys are remembered.
+        dedupe: Where they are remembered: in this process by default, or shared by several
+            replicas (`pachca_async.redis.RedisDedupe`; then `dedup_*` are not used).
         submit_timeout: Seconds to wait for a form submission's verdict (Pachca waits 3).
         shutdown_timeout: Seconds running handlers get to finish on shutdown.
         wall_clock: Current Unix time, for the timestamp check.
@@ -130,6 +144,7 @@ class WebhookReceiver:
         allowed_ips: Iterable[str] | None = None,
         dedup_ttl: float = 3600.0,
         dedup_size: int = 100_000,
+        dedupe: Dedupe | None = None,
         submit_timeout: float = 2.5,
         shutdown_timeout: float = 30.0,
         wall_clock: Callable[[], float] = time.time,
@@ -149,7 +164,7 @@ class WebhookReceiver:
         self.submit_timeout = submit_timeout
         self.shutdown_timeout = shutdown_timeout
         self._wall_clock = wall_clock
-        self._recent = RecentKeys(dedup_ttl, dedup_size)
+        self.dedupe: Dedupe = dedupe or MemoryDedupe(dedup_ttl, dedup_size)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
@@ -292,19 +307,22 @@ class WebhookReceiver:
         # A form is submitted again only by the user, on purpose (after errors or a failed
         # answer): that is not a repeated delivery, and it needs a fresh verdict.
         key = None if submit else delivery_key(update.raw)
-        if key is not None and key in self._recent:
+        if key is not None and not await self.dedupe.claim(key):
             logger.debug("ignoring a repeated %s/%s delivery", update.type, update.event)
             return web.Response(text="duplicate")
+        refusal = None
         if self._closing:
-            return _busy("shutting down")
-        if len(self._tasks) >= self.max_pending:
+            refusal = _busy("shutting down")
+        elif len(self._tasks) >= self.max_pending:
             logger.warning("%d handlers running: answering 503", len(self._tasks))
-            return _busy("too many events in progress")
-        if isinstance(update.payload, ViewSubmitWebhookPayload):
-            return await self._verdict(update.payload, update)
+            refusal = _busy("too many events in progress")
+        if refusal is not None:
+            if key is not None:
+                await self.dedupe.forget(key)  # it comes again: handle it then
+            return refusal
+        if submit:
+            return await self._verdict(cast(ViewSubmitWebhookPayload, update.payload), update)
         self._spawn(update)
-        if key is not None:
-            self._recent.add(key)
         return web.Response(text="ok")
 
     def _spawn(self, update: Update, answer: FormAnswer | None = None) -> asyncio.Task[Any]:
@@ -326,7 +344,9 @@ class WebhookReceiver:
             verdict.set_result(errors)
 
         expires_at = loop.time() + self.submit_timeout
-        answer = FormAnswer(submission.view_id, submission.submit_id, expires_at, deliver)
+        answer = FormAnswer(
+            submission.view_id, submission.submit_id, deliver, expires_at=expires_at
+        )
         task = self._spawn(update, answer)
         await asyncio.wait({verdict, task}, timeout=self.submit_timeout, return_when=FIRST)
         if verdict.done():

@@ -1,5 +1,10 @@
 """Webhook payloads as Pachca sends them, and a bot receiving them on 127.0.0.1 that answers
-through the client to `pachca_async.testing.FakePachca`."""
+through the client to `pachca_async.testing.FakePachca`.
+
+`running()` is not `LocalBot`: these tests watch the receiver itself (what it answers before
+its handlers finish, the export callback's route, bad signatures), where `LocalBot.deliver`
+waits for the handlers and raises their errors, as a user's bot test wants.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import aiohttp
 import attrs
 from aiohttp import web
 
-from pachca_async import PachcaClient
+from pachca_async import PachcaClient, testing
 from pachca_async.bot import Dispatcher, WebhookReceiver
 from pachca_async.testing import FakePachca, signed_delivery
 from pachca_async.webhooks import (
@@ -31,28 +36,18 @@ CHAT = 55
 HISTORY = "/webhooks/events"
 SECRET = "test-signing-secret"
 STAMP = "2025-05-15T14:30:00.000Z"
+NOW = 1_700_000_000
+"""The wall clock of the receivers in `running()` (matching the payloads' `webhook_timestamp`)."""
 
 
 def message(
     text: str = "hello", *, user_id: int = 7, chat_id: int = 55, message_id: int = 1, **extra: Any
 ) -> dict[str, Any]:
-    """A `message`/`new` webhook payload."""
-    return {
-        "type": "message",
-        "event": "new",
-        "id": message_id,
-        "entity_type": "discussion",
-        "entity_id": chat_id,
-        "content": text,
-        "user_id": user_id,
-        "created_at": STAMP,
-        "url": f"https://app.pachca.com/chats/{chat_id}?message={message_id}",
-        "chat_id": chat_id,
-        "parent_message_id": None,
-        "thread": None,
-        "webhook_timestamp": 1_700_000_000,
-        **extra,
-    }
+    """A `message`/`new` webhook payload (the public builders, set in this file's chat)."""
+    sent = testing.message(
+        message_id, content=text, user_id=user_id, chat_id=chat_id, created_at=STAMP, thread=None
+    )
+    return {**testing.message_event(sent, webhook_timestamp=NOW), **extra}
 
 
 def click(
@@ -189,10 +184,6 @@ def entry(entry_id: str, created_at: str, payload: dict[str, Any]) -> dict[str, 
 def history_reads(fake: FakePachca) -> list[float]:
     """When the event history was read, on the event loop's clock."""
     return [call.at for call in fake.calls if (call.method, call.path) == ("GET", HISTORY)]
-
-
-NOW = 1_700_000_000
-"""The wall clock of the receivers in `running()` (matching the payloads' `webhook_timestamp`)."""
 
 
 @attrs.define

@@ -22,8 +22,9 @@ from pachca_async import (
     Response,
 )
 from pachca_async.models import FileTarget
+from pachca_async.testing import FakePachca
 
-from .fakes import TOKEN, FakeServer, answer, s3_error
+from .fakes import TOKEN, answer, requests, s3_error
 from .fakes import Handler as FakeHandler
 
 CONTENT = os.urandom(3 * 1024 * 1024 + 7)
@@ -31,12 +32,10 @@ STORED = "/bucket/attaches/files/3560/report.pdf"
 
 
 @pytest.fixture
-async def storage() -> AsyncIterator[FakeServer]:
+async def storage() -> AsyncIterator[FakePachca]:
     """A second server, on another port: the file storage Pachca redirects to."""
-    fake = FakeServer()
-    await fake.start()
-    yield fake
-    await fake.close()
+    async with FakePachca() as fake:
+        yield fake
 
 
 def _file(data: bytes = CONTENT) -> FakeHandler:
@@ -54,51 +53,51 @@ def _file(data: bytes = CONTENT) -> FakeHandler:
     return handle
 
 
-def _redirect(storage: FakeServer, path: str = STORED, **headers: str) -> FakeHandler:
-    return answer(302, None, Location=f"{storage.url}{path}?X-Amz-Signature=abc", **headers)
+def _redirect(storage: FakePachca, path: str = STORED, **headers: str) -> FakeHandler:
+    return answer(302, None, Location=f"{storage.base_url}{path}?X-Amz-Signature=abc", **headers)
 
 
 async def test_the_bytes_come_back_when_no_target_is_given(
-    server: FakeServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.on("GET", "/files/3560", _file())
+    server.reply("GET", "/files/3560", _file())
     assert await pachca.files.download_file(3560) == CONTENT
-    assert server.requests("GET", "/files/3560")[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert requests(server, "GET", "/files/3560")[0].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-async def test_a_variant_is_asked_for_by_target(server: FakeServer, pachca: PachcaClient) -> None:
+async def test_a_variant_is_asked_for_by_target(server: FakePachca, pachca: PachcaClient) -> None:
     asked: list[str] = []
 
     async def thumb(request: web.Request) -> web.StreamResponse:
         asked.append(request.query_string)
         return web.Response(body=b"small")
 
-    server.on("GET", "/files/3560", thumb)
+    server.reply("GET", "/files/3560", thumb)
     assert await pachca.files.download_file(3560, target=FileTarget.THUMB) == b"small"
     assert asked == ["target=thumb"]
 
 
 async def test_the_storage_redirect_is_followed_without_anything_of_ours(
-    server: FakeServer, storage: FakeServer
+    server: FakePachca, storage: FakePachca
 ) -> None:
     # The API sets a cookie on the way: 127.0.0.1 is both hosts, so only a separate, cookieless
     # session keeps it (and the session's default header) from reaching the storage.
-    server.on("GET", "/files/3560", _redirect(storage, **{"Set-Cookie": "session=api-only"}))
-    storage.on("GET", STORED, _file())
+    server.reply("GET", "/files/3560", _redirect(storage, **{"Set-Cookie": "session=api-only"}))
+    storage.reply("GET", STORED, _file())
     async with PachcaClient(
         TOKEN,
-        base_url=server.url,
+        base_url=server.base_url,
         headers={"X-Team-Secret": "team-7"},
         cookie_jar=aiohttp.CookieJar(unsafe=True),
     ) as pachca:
         assert await pachca.files.download_file(3560) == CONTENT
-        server.on("GET", "/files/3560", _redirect(storage))
+        server.reply("GET", "/files/3560", _redirect(storage))
         assert await pachca.files.download_file(3560) == CONTENT
 
-    to_api = server.requests("GET", "/files/3560")
+    to_api = requests(server, "GET", "/files/3560")
     assert to_api[0].headers["Authorization"] == f"Bearer {TOKEN}"
     assert to_api[1].headers["Cookie"] == "session=api-only"  # the API's own cookie, kept for it
-    for stored in storage.requests("GET", STORED):
+    for stored in requests(storage, "GET", STORED):
         assert b"authorization" not in stored.raw_headers.lower()
         assert TOKEN.encode() not in stored.raw_headers
         assert b"cookie" not in stored.raw_headers.lower()
@@ -106,31 +105,31 @@ async def test_the_storage_redirect_is_followed_without_anything_of_ours(
 
 
 async def test_the_storages_own_redirects_are_followed_tokenless(
-    server: FakeServer, storage: FakeServer, pachca: PachcaClient
+    server: FakePachca, storage: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.on("GET", "/files/3560", _redirect(storage, "/moved"))
-    storage.on("GET", "/moved", answer(307, None, Location=STORED))  # relative, as HTTP allows
-    storage.on("GET", STORED, _file())
+    server.reply("GET", "/files/3560", _redirect(storage, "/moved"))
+    storage.reply("GET", "/moved", answer(307, None, Location=STORED))  # relative, as HTTP allows
+    storage.reply("GET", STORED, _file())
     assert await pachca.files.download_file(3560) == CONTENT
-    assert len(storage.requests("GET", STORED)) == 1
-    assert all(b"Bearer" not in seen.raw_headers for seen in storage.seen)
+    assert len(requests(storage, "GET", STORED)) == 1
+    assert all(b"Bearer" not in seen.raw_headers for seen in storage.calls)
 
 
 async def test_a_redirect_loop_in_the_storage_ends(
-    server: FakeServer, storage: FakeServer, pachca: PachcaClient
+    server: FakePachca, storage: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.on("GET", "/files/3560", _redirect(storage, "/loop"))
-    storage.on("GET", "/loop", answer(302, None, Location="/loop"))
+    server.reply("GET", "/files/3560", _redirect(storage, "/loop"))
+    storage.reply("GET", "/loop", answer(302, None, Location="/loop"))
     with pytest.raises(DownloadError, match="redirected more than 5 times"):
         await pachca.files.download_file(3560)
-    assert len(storage.requests("GET", "/loop")) == 6
+    assert len(requests(storage, "GET", "/loop")) == 6
 
 
 async def test_streams_to_a_path_never_holding_the_file(
-    tmp_path: Path, server: FakeServer, storage: FakeServer
+    tmp_path: Path, server: FakePachca, storage: FakePachca
 ) -> None:
-    server.on("GET", "/files/3560", _redirect(storage))
-    storage.on("GET", STORED, _file(), streaming=True)
+    server.reply("GET", "/files/3560", _redirect(storage))
+    storage.reply("GET", STORED, _file())
     bodies: dict[str, int] = {}
 
     async def measure(request: Request, call_next: Handler) -> Response:
@@ -139,7 +138,7 @@ async def test_streams_to_a_path_never_holding_the_file(
         return response
 
     seen: list[tuple[int, int | None]] = []
-    async with PachcaClient(TOKEN, base_url=server.url, middlewares=[measure]) as pachca:
+    async with PachcaClient(TOKEN, base_url=server.base_url, middlewares=[measure]) as pachca:
         saved = await pachca.files.download_file(
             3560, to=tmp_path / "report.pdf", progress=lambda got, total: seen.append((got, total))
         )
@@ -151,7 +150,7 @@ async def test_streams_to_a_path_never_holding_the_file(
     assert seen[-1] == (len(CONTENT), len(CONTENT))
 
 
-async def test_streams_into_a_sink(server: FakeServer, pachca: PachcaClient) -> None:
+async def test_streams_into_a_sink(server: FakePachca, pachca: PachcaClient) -> None:
     class Collect:
         def __init__(self) -> None:
             self.starts: list[int | None] = []
@@ -164,7 +163,7 @@ async def test_streams_into_a_sink(server: FakeServer, pachca: PachcaClient) -> 
         async def write(self, chunk: bytes) -> None:
             self.chunks.append(chunk)
 
-    server.on("GET", "/files/3560", _file())
+    server.reply("GET", "/files/3560", _file())
     sink = Collect()
     assert await pachca.files.download_file(3560, to=sink) is None
     assert sink.starts == [len(CONTENT)]
@@ -173,26 +172,26 @@ async def test_streams_into_a_sink(server: FakeServer, pachca: PachcaClient) -> 
 
 
 async def test_an_expired_storage_link_is_asked_for_again_once(
-    server: FakeServer, storage: FakeServer, pachca: PachcaClient
+    server: FakePachca, storage: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.on("GET", "/files/3560", _redirect(storage))
-    storage.on("GET", STORED, s3_error(403, "AccessDenied", "Request has expired"), _file())
+    server.reply("GET", "/files/3560", _redirect(storage))
+    storage.reply("GET", STORED, s3_error(403, "AccessDenied", "Request has expired"), _file())
     assert await pachca.files.download_file(3560) == CONTENT
-    assert len(server.requests("GET", "/files/3560")) == 2
+    assert len(requests(server, "GET", "/files/3560")) == 2
 
-    storage.on("GET", STORED, s3_error(403, "AccessDenied", "Request has expired"))
+    storage.reply("GET", STORED, s3_error(403, "AccessDenied", "Request has expired"))
     with pytest.raises(DownloadError) as caught:
         await pachca.files.download_file(3560)
     assert (caught.value.status, caught.value.code) == (403, "AccessDenied")
     assert "files.download_file(id=3560)" in str(caught.value)
-    assert len(server.requests("GET", "/files/3560")) == 4
+    assert len(requests(server, "GET", "/files/3560")) == 4
 
 
 async def test_a_storage_refusal_leaves_the_target_alone(
-    tmp_path: Path, server: FakeServer, storage: FakeServer, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, storage: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.on("GET", "/files/3560", _redirect(storage))
-    storage.on("GET", STORED, s3_error(404, "NoSuchKey", "The specified key does not exist."))
+    server.reply("GET", "/files/3560", _redirect(storage))
+    storage.reply("GET", STORED, s3_error(404, "NoSuchKey", "The specified key does not exist."))
     target = tmp_path / "report.pdf"
     target.write_bytes(b"an older copy")
     with pytest.raises(DownloadError) as caught:
@@ -206,7 +205,7 @@ async def test_a_storage_refusal_leaves_the_target_alone(
 
 
 async def test_refusals_of_the_api_are_its_typed_errors(
-    server: FakeServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     denied = {
         "key": "id",
@@ -214,8 +213,8 @@ async def test_refusals_of_the_api_are_its_typed_errors(
         "message": "denied",
         "code": "confidential_download_denied",
     }
-    server.on("GET", "/files/3560", answer(403, {"errors": [denied]}))
-    server.on("GET", "/files/404", answer(404, {"errors": []}))
+    server.reply("GET", "/files/3560", answer(403, {"errors": [denied]}))
+    server.reply("GET", "/files/404", answer(404, {"errors": []}))
     with pytest.raises(PermissionDeniedError) as caught:
         await pachca.files.download_file(3560)
     assert caught.value.errors[0].code == "confidential_download_denied"
@@ -224,7 +223,7 @@ async def test_refusals_of_the_api_are_its_typed_errors(
 
 
 async def test_a_cut_download_starts_over_in_the_sink(
-    tmp_path: Path, server: FakeServer, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient
 ) -> None:
     async def cut(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
@@ -236,27 +235,27 @@ async def test_a_cut_download_starts_over_in_the_sink(
         await asyncio.sleep(0)
         return response
 
-    server.on("GET", "/files/3560", cut, _file())
+    server.reply("GET", "/files/3560", cut, _file())
     saved = await pachca.files.download_file(3560, to=tmp_path / "report.pdf")
     assert saved.read_bytes() == CONTENT  # the cut attempt's bytes are gone
-    assert len(server.requests("GET", "/files/3560")) == 2
+    assert len(requests(server, "GET", "/files/3560")) == 2
 
 
 async def test_a_bad_target_fails_before_any_request(
-    tmp_path: Path, server: FakeServer, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient
 ) -> None:
     with pytest.raises(InvalidRequestError, match="must be a path or a Sink"):
         await pachca.files.download_file(3560, to=b"not a sink")  # type: ignore[call-overload]
     with pytest.raises(InvalidRequestError, match="it is a folder"):
         await pachca.files.download_file(3560, to=tmp_path)
-    assert server.seen == []
+    assert server.calls == []
 
 
 async def test_a_raw_download_has_the_answer_the_file_came_in(
-    tmp_path: Path, server: FakeServer, storage: FakeServer, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, storage: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.on("GET", "/files/3560", _redirect(storage))
-    storage.on("GET", STORED, _file())
+    server.reply("GET", "/files/3560", _redirect(storage))
+    storage.reply("GET", STORED, _file())
     raw = await pachca.files.with_raw_response.download_file(3560)
     assert (raw.status, raw.data, raw.content) == (200, CONTENT, CONTENT)
     assert raw.headers["Content-Disposition"] == 'attachment; filename="report.pdf"'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import os
 from pathlib import Path
 
@@ -21,17 +20,18 @@ from pachca_async import (
     Response,
     RetryPolicy,
 )
+from pachca_async.testing import FakePachca
 
-from .fakes import TOKEN, FakeServer, answer, s3_error
+from .fakes import TOKEN, answer, requests, s3_error
 from .fakes import Handler as FakeHandler
 
 ARCHIVE = os.urandom(5 * 1024 * 1024 + 3)
 STORAGE = "/storage/exports/22322.zip"
 
 
-def _located(server: FakeServer, count: int = 1) -> None:
-    link = answer(302, None, Location=f"{server.url}{STORAGE}?X-Amz-Signature=abc")
-    server.on("GET", "/chats/exports/22322", *([link] * count))
+def _located(server: FakePachca, count: int = 1) -> None:
+    link = answer(302, None, Location=f"{server.base_url}{STORAGE}?X-Amz-Signature=abc")
+    server.reply("GET", "/chats/exports/22322", *([link] * count))
 
 
 def _archive(data: bytes = ARCHIVE, *, drop_after: int | None = None) -> FakeHandler:
@@ -52,8 +52,8 @@ def _archive(data: bytes = ARCHIVE, *, drop_after: int | None = None) -> FakeHan
     return handle
 
 
-async def test_request_export(server: FakeServer, pachca: PachcaClient) -> None:
-    server.on("POST", "/chats/exports", answer(202, {"data": {"id": 22322}}))
+async def test_request_export(server: FakePachca, pachca: PachcaClient) -> None:
+    server.reply("POST", "/chats/exports", answer(202, {"data": {"id": 22322}}))
     export = await pachca.chats.request_export(
         start_at=datetime.date(2025, 1, 1),
         end_at=datetime.date(2025, 2, 14),
@@ -61,9 +61,9 @@ async def test_request_export(server: FakeServer, pachca: PachcaClient) -> None:
         chat_ids=[1, 2],
     )
     assert export.id == 22322  # the same id the export webhook brings later
-    sent = server.requests("POST", "/chats/exports")[0]
+    sent = requests(server, "POST", "/chats/exports")[0]
     assert sent.headers["Prefer"] == "return=representation"
-    body = json.loads(sent.body)
+    body = sent.body
     assert body == {
         "start_at": "2025-01-01",
         "end_at": "2025-02-14",
@@ -73,20 +73,20 @@ async def test_request_export(server: FakeServer, pachca: PachcaClient) -> None:
 
 
 async def test_download_export_returns_the_link_unfollowed(
-    server: FakeServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     _located(server)
-    server.on("GET", STORAGE, _archive())
+    server.reply("GET", STORAGE, _archive())
     url = await pachca.chats.download_export(22322)
-    assert url == f"{server.url}{STORAGE}?X-Amz-Signature=abc"
-    assert server.requests("GET", STORAGE) == []
+    assert url == f"{server.base_url}{STORAGE}?X-Amz-Signature=abc"
+    assert requests(server, "GET", STORAGE) == []
 
 
 async def test_save_export_streams_to_disk_without_credentials(
-    tmp_path: Path, server: FakeServer
+    tmp_path: Path, server: FakePachca
 ) -> None:
     _located(server)
-    server.on("GET", STORAGE, _archive(), streaming=True)
+    server.reply("GET", STORAGE, _archive())
     bodies: dict[str, int] = {}
 
     async def measure(request: Request, call_next: Handler) -> Response:
@@ -95,7 +95,7 @@ async def test_save_export_streams_to_disk_without_credentials(
         return response
 
     seen: list[tuple[int, int | None]] = []
-    async with PachcaClient(TOKEN, base_url=server.url, middlewares=[measure]) as pachca:
+    async with PachcaClient(TOKEN, base_url=server.base_url, middlewares=[measure]) as pachca:
         saved = await pachca.chats.save_export(
             22322, tmp_path / "export.zip", progress=lambda got, total: seen.append((got, total))
         )
@@ -104,7 +104,7 @@ async def test_save_export_streams_to_disk_without_credentials(
     assert saved.read_bytes() == ARCHIVE
     assert os.listdir(tmp_path) == ["export.zip"]  # nothing left behind
     assert bodies[STORAGE] == 0  # the archive never sat in memory
-    storage = server.requests("GET", STORAGE)[0]
+    storage = requests(server, "GET", STORAGE)[0]
     assert b"Authorization" not in storage.raw_headers
     assert TOKEN.encode() not in storage.raw_headers
     assert seen[0] == (0, len(ARCHIVE))
@@ -112,20 +112,20 @@ async def test_save_export_streams_to_disk_without_credentials(
 
 
 async def test_an_expired_link_is_asked_for_again(
-    tmp_path: Path, server: FakeServer, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient
 ) -> None:
     _located(server, count=2)
-    server.on("GET", STORAGE, s3_error(403, "AccessDenied", "Request has expired"), _archive())
+    server.reply("GET", STORAGE, s3_error(403, "AccessDenied", "Request has expired"), _archive())
     saved = await pachca.chats.save_export(22322, tmp_path / "export.zip")
     assert saved.read_bytes() == ARCHIVE
-    assert len(server.requests("GET", "/chats/exports/22322")) == 2
+    assert len(requests(server, "GET", "/chats/exports/22322")) == 2
 
 
 async def test_storage_refusal_leaves_the_target_alone(
-    tmp_path: Path, server: FakeServer, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient
 ) -> None:
     _located(server)
-    server.on("GET", STORAGE, s3_error(404, "NoSuchKey", "The specified key does not exist."))
+    server.reply("GET", STORAGE, s3_error(404, "NoSuchKey", "The specified key does not exist."))
     target = tmp_path / "export.zip"
     target.write_bytes(b"yesterday's export")
     with pytest.raises(DownloadError) as caught:
@@ -136,30 +136,30 @@ async def test_storage_refusal_leaves_the_target_alone(
 
 
 async def test_a_download_cut_short_is_fetched_again_from_the_start(
-    tmp_path: Path, server: FakeServer
+    tmp_path: Path, server: FakePachca
 ) -> None:
     _located(server)
-    server.on("GET", STORAGE, _archive(drop_after=1024 * 1024), _archive(), streaming=True)
+    server.reply("GET", STORAGE, _archive(drop_after=1024 * 1024), _archive())
     retry = RetryPolicy(backoff=0, jitter=0)
-    async with PachcaClient(TOKEN, base_url=server.url, retry=retry) as pachca:
+    async with PachcaClient(TOKEN, base_url=server.base_url, retry=retry) as pachca:
         saved = await pachca.chats.save_export(22322, tmp_path / "export.zip")
     assert saved.read_bytes() == ARCHIVE  # the cut attempt's bytes are gone
-    assert len(server.requests("GET", STORAGE)) == 2
+    assert len(requests(server, "GET", STORAGE)) == 2
 
 
-async def test_export_not_ready(tmp_path: Path, server: FakeServer, pachca: PachcaClient) -> None:
+async def test_export_not_ready(tmp_path: Path, server: FakePachca, pachca: PachcaClient) -> None:
     error = {"key": "id", "value": None, "message": "not ready", "code": "export_file_not_found"}
-    server.on("GET", "/chats/exports/22322", answer(404, {"errors": [error]}))
+    server.reply("GET", "/chats/exports/22322", answer(404, {"errors": [error]}))
     with pytest.raises(NotFoundError, match="not ready"):
         await pachca.chats.save_export(22322, tmp_path / "export.zip")
     assert os.listdir(tmp_path) == []
 
 
 async def test_an_unwritable_target_fails_before_any_request(
-    tmp_path: Path, server: FakeServer, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient
 ) -> None:
     with pytest.raises(InvalidRequestError, match="cannot write"):
         await pachca.chats.save_export(22322, tmp_path / "missing" / "export.zip")
     with pytest.raises(InvalidRequestError, match="it is a folder"):
         await pachca.chats.save_export(22322, tmp_path)
-    assert server.seen == []
+    assert server.calls == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,8 +11,9 @@ import pytest
 
 from pachca_async import InputFile, PachcaClient, UploadError
 from pachca_async.models import FileType, MessageCreateRequestMessageFilesItem
+from pachca_async.testing import FakePachca
 
-from .fakes import FakeServer, Moto, answer, message_answer
+from .fakes import Moto, answer, message_answer, requests
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)  # several chunks, not a multiple of the chunk size
 
@@ -23,15 +23,15 @@ async def _chunks(data: bytes, size: int = 100_000) -> AsyncIterator[bytes]:
         yield data[start : start + size]
 
 
-def _params(server: FakeServer, moto: Moto, count: int = 1) -> None:
-    server.on("POST", "/uploads", *(answer(201, moto.upload_params()) for _ in range(count)))
+def _params(server: FakePachca, moto: Moto, count: int = 1) -> None:
+    server.reply("POST", "/uploads", *(answer(201, moto.upload_params()) for _ in range(count)))
 
 
 @pytest.mark.parametrize(
     "kind", ["path", "str path", "bytes", "bytearray", "file", "pipe", "async iterator"]
 )
 async def test_every_source_kind_lands_whole(
-    kind: str, tmp_path: Path, server: FakeServer, moto: Moto, pachca: PachcaClient
+    kind: str, tmp_path: Path, server: FakePachca, moto: Moto, pachca: PachcaClient
 ) -> None:
     _params(server, moto)
     path = tmp_path / "report.pdf"
@@ -66,7 +66,7 @@ async def test_every_source_kind_lands_whole(
 
 
 async def test_name_with_dollars_and_unicode_is_the_literal_key(
-    server: FakeServer, moto: Moto, pachca: PachcaClient
+    server: FakePachca, moto: Moto, pachca: PachcaClient
 ) -> None:
     _params(server, moto)
     name = r"Отчёт $1 \1 $& ${x} за Q3.png"
@@ -77,7 +77,7 @@ async def test_name_with_dollars_and_unicode_is_the_literal_key(
 
 
 async def test_declared_size_streams_without_a_copy(
-    server: FakeServer, moto: Moto, pachca: PachcaClient
+    server: FakePachca, moto: Moto, pachca: PachcaClient
 ) -> None:
     _params(server, moto)
     stream = InputFile(_chunks(DATA), name="data.bin", size=len(DATA))
@@ -86,11 +86,11 @@ async def test_declared_size_streams_without_a_copy(
 
 
 async def test_storage_xml_error_is_typed(
-    server: FakeServer, moto: Moto, pachca: PachcaClient
+    server: FakePachca, moto: Moto, pachca: PachcaClient
 ) -> None:
     params = moto.upload_params()
     params["direct_url"] = f"{moto.url}/no-such-bucket"
-    server.on("POST", "/uploads", answer(201, params))
+    server.reply("POST", "/uploads", answer(201, params))
     with pytest.raises(UploadError) as caught:
         await pachca.files.upload(b"x", name="a.txt")
     assert caught.value.status == 404
@@ -99,10 +99,10 @@ async def test_storage_xml_error_is_typed(
 
 
 async def test_send_message_uploads_and_attaches(
-    tmp_path: Path, server: FakeServer, moto: Moto, pachca: PachcaClient
+    tmp_path: Path, server: FakePachca, moto: Moto, pachca: PachcaClient
 ) -> None:
     _params(server, moto, count=3)
-    server.on("POST", "/messages", message_answer())
+    server.reply("POST", "/messages", message_answer())
     (tmp_path / "report.pdf").write_bytes(DATA)
     earlier = await pachca.files.upload(b"earlier", name="notes.txt")
 
@@ -112,8 +112,8 @@ async def test_send_message_uploads_and_attaches(
         files=[tmp_path / "report.pdf", InputFile(io.BytesIO(b"GIF89a"), "chart.gif"), earlier],
     )
 
-    sent = server.requests("POST", "/messages")[0]
-    message = json.loads(sent.body)["message"]
+    sent = requests(server, "POST", "/messages")[0]
+    message = sent.body["message"]
     assert message["entity_id"] == 198
     assert message["content"] == "Q3"
     report, chart, notes = message["files"]
@@ -131,15 +131,15 @@ async def test_send_message_uploads_and_attaches(
 
 
 async def test_upload_result_fits_create_and_update(
-    server: FakeServer, moto: Moto, pachca: PachcaClient
+    server: FakePachca, moto: Moto, pachca: PachcaClient
 ) -> None:
     _params(server, moto)
-    server.on("POST", "/messages", message_answer())
-    server.on("PUT", "/messages/7", message_answer(status=200))
+    server.reply("POST", "/messages", message_answer())
+    server.reply("PUT", "/messages/7", message_answer(status=200))
     uploaded = await pachca.files.upload(b"abc", name="a.txt")
     assert isinstance(uploaded, MessageCreateRequestMessageFilesItem)
     await pachca.messages.create_message(entity_id=1, content="x", files=[uploaded])
     await pachca.messages.update_message(7, files=[uploaded])
     for method, path in [("POST", "/messages"), ("PUT", "/messages/7")]:
-        files = json.loads(server.requests(method, path)[0].body)["message"]["files"]
+        files = requests(server, method, path)[0].body["message"]["files"]
         assert files == [{"key": uploaded.key, "name": "a.txt", "file_type": "file", "size": 3}]

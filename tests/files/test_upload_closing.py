@@ -14,8 +14,9 @@ import pytest
 from aiohttp import web
 
 from pachca_async import APIConnectionError, InvalidRequestError, PachcaClient
+from pachca_async.testing import FakePachca
 
-from .fakes import FakeServer, answer, upload_params
+from .fakes import answer, upload_params
 
 STORAGE = "/storage/direct_upload"
 
@@ -41,10 +42,10 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[IO[bytes]]]:
 
 
 async def test_a_path_that_grew_is_closed_when_the_upload_fails(
-    tmp_path: Path, server: FakeServer, pachca: PachcaClient, opened: list[IO[bytes]]
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient, opened: list[IO[bytes]]
 ) -> None:
-    server.on("POST", "/uploads", answer(201, upload_params(server.url + STORAGE)))
-    server.on("POST", STORAGE, answer(204))
+    server.reply("POST", "/uploads", answer(201, upload_params(server.base_url + STORAGE)))
+    server.reply("POST", STORAGE, answer(204))
     path = tmp_path / "log.txt"
     path.write_bytes(b"x" * 1000)
     real_stat = Path.stat
@@ -67,7 +68,7 @@ async def test_a_path_that_grew_is_closed_when_the_upload_fails(
 
 
 async def test_a_file_is_closed_when_the_storage_resets_the_connection(
-    tmp_path: Path, server: FakeServer, pachca: PachcaClient, opened: list[IO[bytes]]
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient, opened: list[IO[bytes]]
 ) -> None:
     async def reset(request: web.Request) -> web.StreamResponse:
         await request.content.readexactly(100_000)
@@ -76,8 +77,8 @@ async def test_a_file_is_closed_when_the_storage_resets_the_connection(
         await asyncio.sleep(0)
         return web.Response(status=204)
 
-    server.on("POST", "/uploads", answer(201, upload_params(server.url + STORAGE)))
-    server.on("POST", STORAGE, reset, streaming=True)
+    server.reply("POST", "/uploads", answer(201, upload_params(server.base_url + STORAGE)))
+    server.reply("POST", STORAGE, reset)
     path = tmp_path / "big.bin"
     path.write_bytes(os.urandom(5_000_000))
     with pytest.raises(APIConnectionError):

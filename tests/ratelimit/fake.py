@@ -1,19 +1,28 @@
-"""An in-memory Pachca for rate-limit tests: answers on the event loop's clock, records arrivals."""
+"""An in-process Pachca for the rate-limit tests: `FakeAPI`, a `MockTransport` that keeps when
+each request arrived on the event loop's clock.
+
+Why not `FakePachca`: these tests assert timelines exactly on the virtual clock, for up to
+10 000 requests at once, with a chosen answer latency and the peak of requests in flight.
+`MockTransport` (public) gives that with no socket in between; `FakePachca` enforcing
+Pachca's limits over loopback (`rate_limits=`) is covered in tests/test_testing_fake.py, and
+`StrictServer` below refuses with the same server-side buckets it uses.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from multidict import CIMultiDict
 
-from pachca_async import PachcaClient, RateLimits, Request, Response, RetryPolicy
-from tests.scripted_server import message as rich_message
+from pachca_async import PachcaClient, Rate, RateLimits, Request, Response, RetryPolicy
+from pachca_async._fake_limits import Bucket, ServerLimits, retry_after
+from pachca_async._operation import RateClass
+from pachca_async.testing import MockTransport, api_error, json_response
+from pachca_async.testing import message as rich_message
 
 TOKEN = "test-token"
 PLAIN = RateLimits(probe_bursts=False)
@@ -27,12 +36,14 @@ def message(message_id: int, entity_type: str = "discussion", entity_id: int = 1
 
 
 def too_many(retry_after: str | None = "1") -> Response:
-    headers = CIMultiDict({"Retry-After": retry_after} if retry_after is not None else {})
-    return Response(429, headers, b'{"errors":[{"key":"base","code":"rate_limit"}]}')
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return json_response(
+        api_error("base", "Too many requests", "rate_limit"), status=429, headers=headers
+    )
 
 
-class FakeAPI:
-    """A `Transport` that keeps every request with the (virtual) time it arrived.
+class FakeAPI(MockTransport):
+    """A `MockTransport` that keeps every request with the (virtual) time it arrived.
 
     `latency` is how long each answer takes; `override(request)` may return an answer of its
     own (a 429, say) instead of the normal one.
@@ -44,6 +55,7 @@ class FakeAPI:
         latency: float = 0.0,
         override: Callable[[Request], Response | None] | None = None,
     ) -> None:
+        super().__init__(self._handle)
         self.latency = latency
         self.override = override
         self.arrivals: list[tuple[float, Request]] = []
@@ -53,7 +65,7 @@ class FakeAPI:
         self.chats: dict[int, tuple[str, int]] = {}
         """Where each message created here lives."""
 
-    async def send(self, request: Request) -> Response:
+    async def _handle(self, request: Request) -> Response:
         loop = asyncio.get_running_loop()
         self.arrivals.append((loop.time(), request))
         self.in_flight += 1
@@ -65,9 +77,6 @@ class FakeAPI:
             return answer or self._answer(request)
         finally:
             self.in_flight -= 1
-
-    async def close(self) -> None:
-        pass
 
     def times(self, operation: str | None = None) -> list[float]:
         return [t for t, r in self.arrivals if operation is None or r.operation.name == operation]
@@ -83,23 +92,18 @@ class FakeAPI:
                 sent["entity_id"],
             )
             created = {**message(self._next_id, *entity), "content": sent["content"]}
-            return _json(201, {"data": created})
+            return json_response({"data": created}, status=201)
         if name in {"messages.update_message", "messages.get_message"}:
             message_id = int(request.url.rsplit("/", 1)[1])
             entity = self.chats.get(message_id, ("discussion", 1))
-            return _json(200, {"data": message(message_id, *entity)})
+            return json_response({"data": message(message_id, *entity)})
         if name == "messages.list_chat_messages":
             chat = int(dict(request.params)["chat_id"])
             items = [message(i, "discussion", chat) for i in (500, 501)]
-            return _json(200, {"data": items, "meta": {"paginate": {"next_page": "x"}}})
+            return json_response({"data": items, "meta": {"paginate": {"next_page": "x"}}})
         if name == "bots.get_webhook_events":
-            return _json(200, {"data": [], "meta": {"paginate": {"next_page": "x"}}})
-        return Response(204, CIMultiDict(), b"")
-
-
-def _json(status: int, document: Any) -> Response:
-    headers = CIMultiDict({"Content-Type": "application/json"})
-    return Response(status, headers, json.dumps(document).encode())
+            return json_response({"data": [], "meta": {"paginate": {"next_page": "x"}}})
+        return json_response(None, status=204)
 
 
 def client(api: FakeAPI, limits: RateLimits | None = PLAIN, **options: Any) -> PachcaClient:
@@ -115,13 +119,8 @@ def exactly(values: list[float]) -> Any:
 
 def conforms(arrivals: list[float], per_second: float, burst: int) -> bool:
     """Whether a token-bucket server (`per_second`, `burst`) accepts every one of `arrivals`."""
-    interval, tolerance = 1 / per_second, (burst - 1) / per_second
-    tat = float("-inf")
-    for t in sorted(arrivals):
-        if t < tat - tolerance - 1e-9:
-            return False
-        tat = max(tat, t) + interval
-    return True
+    bucket = Bucket(Rate(per_second, burst=burst))
+    return not any(bucket.wait(t) for t in sorted(arrivals))
 
 
 async def send(pachca: PachcaClient, chat: int, count: int, start: int = 0) -> list[Any]:
@@ -139,24 +138,22 @@ class StrictServer:
     answering 429 with `Retry-After` in whole seconds. Counts what it refused and let through."""
 
     def __init__(self, per_second: float, burst: int) -> None:
-        self.interval = 1 / per_second
-        self.tolerance = (burst - 1) / per_second
-        self.tat: dict[Any, float] = {}
-        self.refused = 0
+        self.limits = ServerLimits(RateLimits(message_write=Rate(per_second, burst=burst)))
         self.accepted: Counter[str] = Counter()
         """How often each message content was let through."""
+
+    @property
+    def refused(self) -> int:
+        return self.limits.refused
 
     def __call__(self, request: Request) -> Response | None:
         if request.operation.name != "messages.create_message":
             return None
         assert isinstance(request.body, bytes)
         sent = json.loads(request.body)["message"]
-        chat = sent["entity_id"]
         now = asyncio.get_running_loop().time()
-        tat = self.tat.get(chat, float("-inf"))
-        if now < tat - self.tolerance - 1e-9:
-            self.refused += 1
-            return too_many(str(math.ceil(tat - self.tolerance - now)))
-        self.tat[chat] = max(tat, now) + self.interval
+        wait = self.limits.wait(RateClass.MESSAGE_WRITE, (sent["entity_id"],), now)
+        if wait:
+            return too_many(retry_after(wait))
         self.accepted[sent["content"]] += 1
         return None

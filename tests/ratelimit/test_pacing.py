@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from pachca_async import Rate, RateLimits
+from multidict import CIMultiDict
+
+from pachca_async import PachcaClient, Rate, RateLimits, Request, Response
 from pachca_async.testing import run_virtual
 
 from .fake import FakeAPI, StrictServer, client, conforms, exactly, send
@@ -76,6 +78,41 @@ def test_probing_meets_a_stricter_server_with_a_single_429() -> None:
     assert run_virtual(scenario()) == [str(i) for i in range(10)]
     assert server.refused == 1
     assert len(api.arrivals) == 11
+
+
+class Straggling:
+    """A transport whose first request takes `first` seconds to answer, the others none."""
+
+    def __init__(self, first: float) -> None:
+        self.first = first
+        self.answered: list[float] = []
+
+    async def send(self, request: Request) -> Response:
+        loop = asyncio.get_running_loop()
+        if not self.answered and self.first:
+            self.first, delay = 0.0, self.first
+            await asyncio.sleep(delay)
+        self.answered.append(loop.time())
+        return Response(204, CIMultiDict(), b"")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_one_slow_call_holds_its_rate_class_for_at_most_the_round_timeout() -> None:
+    """The first call on a quiet key takes 8 s; three unrelated calls of its class go after one
+    `round_timeout`, not when the straggler is answered."""
+    api = Straggling(first=8.0)
+
+    async def scenario() -> None:
+        async with PachcaClient("t", transport=api) as pachca:  # the default limits
+            slow = asyncio.create_task(pachca.bots.delete_webhook_event("1"))
+            await asyncio.sleep(0)
+            await asyncio.gather(*(pachca.bots.delete_webhook_event(i) for i in "234"))
+            await slow
+
+    run_virtual(scenario())
+    assert api.answered == exactly([1.0, 1.0, 2.0, 8.0])  # rounds of 2 and 3 open on time
 
 
 def test_reads_webhook_polls_and_other_calls_have_token_wide_buckets() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 
@@ -72,7 +73,7 @@ def test_429s_from_one_burst_slow_the_key_down_once() -> None:
     assert api.times() == exactly([0.0] * 20 + after_pause)
 
 
-def test_the_slowed_rate_climbs_back_linearly() -> None:
+def test_the_slowed_rate_climbs_back_to_the_rate_that_drew_the_429_along_a_cubic() -> None:
     limits = RateLimits(message_write=Rate(4, burst=1, recovery=10), probe_bursts=False)
     api = FakeAPI(override=refuse({"0"}))
 
@@ -81,15 +82,34 @@ def test_the_slowed_rate_climbs_back_linearly() -> None:
             await send(pachca, chat=1, count=60)
 
     run_virtual(scenario())
-    # Slowed to half at 0 (2/s), back to 4/s linearly over 10 s: 0.5 + 0.05 t of the rate.
+    # Slowed to half at 0 (2/s), back to 4/s over 10 s: 0.5 + 0.5 (t / 10)³ of the rate.
     expected, t = [0.0], 1.0  # the pause ends at 1 s
     while len(expected) < 61:
         expected.append(t)
-        t += 1 / (4 * min(1.0, 0.5 + 0.05 * t))
+        t += 1 / (4 * min(1.0, 0.5 + 0.5 * (t / 10) ** 3))
     assert api.times() == exactly(expected)
     gaps = [b - a for a, b in zip(api.times()[1:], api.times()[2:], strict=False)]
-    assert gaps[0] == pytest.approx(1 / 2.2)
+    assert gaps[0] == pytest.approx(1 / 2.002)  # barely faster than the rate the server took
     assert gaps[-1] == pytest.approx(0.25)
+
+
+def test_a_429_while_climbing_keeps_the_floor_the_server_took() -> None:
+    limits = RateLimits(message_write=Rate(4, burst=1, recovery=10), probe_bursts=False)
+    api = FakeAPI(override=refuse({"0", "20"}))
+
+    async def scenario() -> None:
+        async with client(api, limits) as pachca:
+            await send(pachca, chat=1, count=40)
+
+    run_virtual(scenario())
+    times = api.times()
+    refused_at = times[21]  # message 20, at 0.5 + 0.5 (t / 10)³ ≈ 0.9 of the rate
+    after = [b - a for a, b in itertools.pairwise(times[22:])]
+    assert 9 < refused_at < 10
+    assert times[22] == pytest.approx(refused_at + 1)  # its pause, then it goes again first
+    # Back at the floor the server took (2/s), not halved from 0.9 of the rate (1.8/s).
+    assert after[0] == pytest.approx(0.5, abs=1e-3)
+    assert all(0.25 - 1e-9 <= gap <= 0.5 + 1e-9 for gap in after)
 
 
 @pytest.mark.parametrize("limits", [STEADY, None], ids=["limited", "unlimited"])

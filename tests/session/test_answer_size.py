@@ -20,7 +20,8 @@ from pachca_async import (
     ResponseTooLargeError,
 )
 from pachca_async._config import MAX_ERROR_SIZE, MAX_RESPONSE_SIZE
-from tests.scripted_server import BASE_PATH, TOKEN, message
+from pachca_async.testing import message
+from tests.scripting import BASE_PATH, TOKEN
 from tests.session.conftest import NO_RETRIES
 
 KIB = 1024

@@ -19,16 +19,8 @@ from pachca_async.models import (
     ViewBlockHeader,
     ViewBlockInput,
 )
-from tests.scripted_server import (
-    TOKEN,
-    Reply,
-    ScriptedServer,
-    chat,
-    message,
-    page,
-    search_page,
-    user,
-)
+from pachca_async.testing import FakePachca, Reply, message, page, search_page
+from tests.scripting import TOKEN, chat, count, reply_json, user
 from tests.session.conftest import NO_RETRIES
 
 UTC = datetime.UTC
@@ -44,39 +36,35 @@ def pairs(query_string: str) -> list[tuple[str, str]]:
 
 
 async def test_path_parameter_positional_or_keyword(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("GET", "/messages/5", {"data": message(5)})
+    reply_json(server, "GET", "/messages/5", {"data": message(5)})
     by_position = await pachca.messages.get_message(5)
     by_name = await pachca.messages.get_message(id=5)
     assert by_position == by_name
-    assert [r.path for r in server.requests] == ["/messages/5", "/messages/5"]
+    assert [r.path for r in server.calls] == ["/messages/5", "/messages/5"]
 
 
-async def test_path_parameter_is_percent_encoded(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
+async def test_path_parameter_is_percent_encoded(server: FakePachca, pachca: PachcaClient) -> None:
     server.reply("DELETE", "/webhooks/events/a/b c", Reply(204))
     await pachca.bots.delete_webhook_event("a/b c")
-    assert server.last.raw_path == "/api/shared/v1/webhooks/events/a%2Fb%20c"
+    assert server.calls[-1].raw_path == "/api/shared/v1/webhooks/events/a%2Fb%20c"
 
 
 @pytest.mark.parametrize("value", [None, ""])
 async def test_empty_path_parameter_is_refused_before_sending(
-    server: ScriptedServer, pachca: PachcaClient, value: object
+    server: FakePachca, pachca: PachcaClient, value: object
 ) -> None:
     with pytest.raises(InvalidRequestError, match=r"messages\.get_message: `id` is required"):
         await pachca.messages.get_message(value)  # type: ignore[arg-type]
-    assert server.requests == []
+    assert server.calls == []
 
 
 # -- query parameters --------------------------------------------------------------------------
 
 
-async def test_query_booleans_enums_and_datetimes(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
-    server.json("GET", "/chats", page([], has_next=False))
+async def test_query_booleans_enums_and_datetimes(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "GET", "/chats", page([], has_next=False))
     await pachca.chats.list_chats(
         sort=ChatSortField.LAST_MESSAGE_AT,
         order=SortOrder.ASC,
@@ -87,7 +75,7 @@ async def test_query_booleans_enums_and_datetimes(
         last_message_at_before=datetime.datetime(2024, 6, 1, 12, 0, tzinfo=MOSCOW),
         limit=50,
     )
-    assert pairs(server.last.query_string) == [
+    assert pairs(server.calls[-1].query_string) == [
         ("sort", "last_message_at"),
         ("order", "asc"),
         ("availability", "public"),
@@ -100,32 +88,30 @@ async def test_query_booleans_enums_and_datetimes(
     ]
 
 
-async def test_rails_style_arrays(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("GET", "/search/messages", search_page([], total=0))
+async def test_rails_style_arrays(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "GET", "/search/messages", search_page([], total=0))
     await pachca.search.search_messages(query="report", chat_ids=[1, 2], user_ids=(30,))
-    assert pairs(server.last.query_string) == [
+    assert pairs(server.calls[-1].query_string) == [
         ("query", "report"),
         ("chat_ids[]", "1"),
         ("chat_ids[]", "2"),
         ("user_ids[]", "30"),
     ]
-    assert server.last.query.getall("chat_ids[]") == ["1", "2"]
+    assert server.calls[-1].query.getall("chat_ids[]") == ["1", "2"]
 
 
 async def test_unset_and_none_query_parameters_are_left_out(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("GET", "/messages", page([], has_next=False))
+    reply_json(server, "GET", "/messages", page([], has_next=False))
     await pachca.messages.list_chat_messages(chat_id=198, sort=None)  # type: ignore[arg-type]
-    assert pairs(server.last.query_string) == [("chat_id", "198")]
+    assert pairs(server.calls[-1].query_string) == [("chat_id", "198")]
 
 
-async def test_missing_required_query_parameter(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
+async def test_missing_required_query_parameter(server: FakePachca, pachca: PachcaClient) -> None:
     with pytest.raises(InvalidRequestError, match="`chat_id` is required"):
         await pachca.messages.list_chat_messages(chat_id=None)  # type: ignore[arg-type]
-    assert server.requests == []
+    assert server.calls == []
 
 
 def test_query_parameters_are_keyword_only() -> None:
@@ -137,13 +123,13 @@ def test_query_parameters_are_keyword_only() -> None:
 # -- bodies ------------------------------------------------------------------------------------
 
 
-async def test_envelope_body_from_keywords(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("POST", "/messages", {"data": message(9)}, status=201)
+async def test_envelope_body_from_keywords(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "POST", "/messages", {"data": message(9)}, status=201)
     await pachca.messages.create_message(
         entity_id=198, content="Hello", parent_message_id=4, link_preview=True
     )
-    request = server.last
-    assert request.json() == {
+    request = server.calls[-1]
+    assert request.body == {
         "message": {"entity_id": 198, "content": "Hello", "parent_message_id": 4},
         "link_preview": True,
     }
@@ -151,12 +137,12 @@ async def test_envelope_body_from_keywords(server: ScriptedServer, pachca: Pachc
 
 
 async def test_nested_models_and_non_ascii_in_body(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("POST", "/messages", {"data": message(9)}, status=201)
+    reply_json(server, "POST", "/messages", {"data": message(9)}, status=201)
     buttons = [[Button(text="Открыть", url="https://example.com"), Button(text="✓", data="ok")]]
     await pachca.messages.create_message(entity_id=1, content="Привет 👋", buttons=buttons)
-    assert server.last.json() == {
+    assert server.calls[-1].body == {
         "message": {
             "entity_id": 1,
             "content": "Привет 👋",
@@ -165,75 +151,71 @@ async def test_nested_models_and_non_ascii_in_body(
             ],
         }
     }
-    assert "Привет".encode() in server.last.body  # UTF-8, not \u escapes
+    assert "Привет".encode() in server.calls[-1].raw  # UTF-8, not \u escapes
 
 
-async def test_prebuilt_body_model(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("POST", "/messages", {"data": message(9)}, status=201)
+async def test_prebuilt_body_model(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "POST", "/messages", {"data": message(9)}, status=201)
     body = MessageCreateRequest(message=MessageCreateRequestMessage(entity_id=198, content="Hi"))
     await pachca.messages.create_message(body=body)
-    assert server.last.json() == {"message": {"entity_id": 198, "content": "Hi"}}
+    assert server.calls[-1].body == {"message": {"entity_id": 198, "content": "Hi"}}
 
 
 async def test_body_model_and_keywords_together_are_refused(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     body = MessageCreateRequest(message=MessageCreateRequestMessage(entity_id=198, content="Hi"))
     with pytest.raises(InvalidRequestError, match=r"either `body=` or keyword.*content"):
         await pachca.messages.create_message(body=body, content="other")  # type: ignore[call-overload]
-    assert server.requests == []
+    assert server.calls == []
 
 
-async def test_body_of_the_wrong_model_is_refused(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
+async def test_body_of_the_wrong_model_is_refused(server: FakePachca, pachca: PachcaClient) -> None:
     with pytest.raises(InvalidRequestError, match="must be a MessageCreateRequest"):
         await pachca.messages.create_message(body={"message": {}})  # type: ignore[call-overload]
-    assert server.requests == []
+    assert server.calls == []
 
 
 async def test_missing_required_body_field_names_it(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     with pytest.raises(InvalidRequestError, match=r"missing required argument\(s\): entity_id$"):
         await pachca.messages.create_message(content="Hello")  # type: ignore[call-overload]
     with pytest.raises(InvalidRequestError, match="entity_id"):
         await pachca.messages.create_message()  # type: ignore[call-overload]
-    assert server.requests == []
+    assert server.calls == []
 
 
-async def test_only_passed_fields_are_sent(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("PUT", "/chats/3", {"data": chat(3)})
-    server.json("PUT", "/users/12", {"data": user(12)})
+async def test_only_passed_fields_are_sent(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "PUT", "/chats/3", {"data": chat(3)})
+    reply_json(server, "PUT", "/users/12", {"data": user(12)})
     await pachca.chats.update_chat(3, name="Renamed")
-    assert server.requests[0].json() == {"chat": {"name": "Renamed"}}  # no `public`
+    assert server.calls[0].body == {"chat": {"name": "Renamed"}}  # no `public`
     await pachca.users.update_user(12, title="CTO")
-    assert server.requests[1].json() == {"user": {"title": "CTO"}}  # no `suspended: false`
+    assert server.calls[1].body == {"user": {"title": "CTO"}}  # no `suspended: false`
 
 
-async def test_envelope_is_sent_even_when_empty(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
-    server.json("PUT", "/chats/3", {"data": chat(3)})
+async def test_envelope_is_sent_even_when_empty(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "PUT", "/chats/3", {"data": chat(3)})
     await pachca.chats.update_chat(3)
-    assert server.last.json() == {"chat": {}}
+    assert server.calls[-1].body == {"chat": {}}
 
 
-async def test_none_sends_explicit_null(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("PUT", "/users/12", {"data": user(12)})
+async def test_none_sends_explicit_null(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "PUT", "/users/12", {"data": user(12)})
     await pachca.users.update_user(12, department=None, nickname="oleg")  # type: ignore[arg-type]
-    assert server.last.json() == {"user": {"nickname": "oleg", "department": None}}
+    assert server.calls[-1].body == {"user": {"nickname": "oleg", "department": None}}
 
 
-async def test_dates_and_sets_in_body(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("POST", "/chats/exports", {"data": {"id": 9}}, status=202)
+async def test_dates_and_sets_in_body(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "POST", "/chats/exports", {"data": {"id": 9}}, status=202)
     await pachca.chats.request_export(
         start_at=datetime.date(2024, 1, 1),
         end_at=datetime.date(2024, 1, 31),
         webhook_url="https://example.com/hook",
         chat_ids={5},  # type: ignore[arg-type]
     )
-    assert server.last.json() == {
+    assert server.calls[-1].body == {
         "start_at": "2024-01-01",
         "end_at": "2024-01-31",
         "webhook_url": "https://example.com/hook",
@@ -243,15 +225,15 @@ async def test_dates_and_sets_in_body(server: ScriptedServer, pachca: PachcaClie
 
 @pytest.mark.parametrize("bad", [object(), float("nan")])
 async def test_unencodable_body_value_is_a_typed_error(
-    server: ScriptedServer, pachca: PachcaClient, bad: object
+    server: FakePachca, pachca: PachcaClient, bad: object
 ) -> None:
     with pytest.raises(InvalidRequestError, match=r"chats\.update_chat: .*name"):
         await pachca.chats.update_chat(3, name=bad)  # type: ignore[arg-type]
-    assert server.requests == []
+    assert server.calls == []
 
 
 async def test_constant_body_field_needs_no_argument(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     server.reply("POST", "/views/open", Reply(201))
     view = OpenViewRequestView(
@@ -259,7 +241,7 @@ async def test_constant_body_field_needs_no_argument(
         blocks=[ViewBlockHeader(text="Dates"), ViewBlockInput(name="why", label="Why?")],
     )
     await pachca.views.open_view(trigger_id="trig-1", view=view)
-    assert server.last.json() == {
+    assert server.calls[-1].body == {
         "type": "modal",
         "trigger_id": "trig-1",
         "view": {
@@ -272,11 +254,9 @@ async def test_constant_body_field_needs_no_argument(
     }
 
 
-async def test_callers_objects_are_never_mutated(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
-    server.json("POST", "/messages", {"data": message(9)}, status=201)
-    server.json("GET", "/search/messages", search_page([message(1)], total=1))
+async def test_callers_objects_are_never_mutated(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "POST", "/messages", {"data": message(9)}, status=201)
+    reply_json(server, "GET", "/search/messages", search_page([message(1)], total=1))
     buttons = [[Button(text="A", data="a")], [Button(text="B", url="https://b.example")]]
     chat_ids = [1, 2]
     before = copy.deepcopy((buttons, chat_ids))
@@ -290,32 +270,30 @@ async def test_callers_objects_are_never_mutated(
 
 
 async def test_headers_identify_the_sdk_and_carry_the_token(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("GET", "/profile", {"data": user()})
+    reply_json(server, "GET", "/profile", {"data": user()})
     await pachca.profile.get_profile()
-    assert server.last.headers["User-Agent"] == f"pachca-async/{__version__}"
-    assert server.last.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert server.calls[-1].headers["User-Agent"] == f"pachca-async/{__version__}"
+    assert server.calls[-1].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-async def test_token_from_environment(
-    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_token_from_environment(server: FakePachca, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PACHCA_TOKEN", "from-env-token")
-    server.json("GET", "/profile", {"data": user()})
+    reply_json(server, "GET", "/profile", {"data": user()})
     async with PachcaClient(base_url=server.base_url) as pachca:
         await pachca.profile.get_profile()
-    assert server.last.headers["Authorization"] == "Bearer from-env-token"
+    assert server.calls[-1].headers["Authorization"] == "Bearer from-env-token"
 
 
 async def test_explicit_token_beats_environment(
-    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+    server: FakePachca, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PACHCA_TOKEN", "from-env-token")
-    server.json("GET", "/profile", {"data": user()})
+    reply_json(server, "GET", "/profile", {"data": user()})
     async with PachcaClient("explicit", base_url=server.base_url) as pachca:
         await pachca.profile.get_profile()
-    assert server.last.headers["Authorization"] == "Bearer explicit"
+    assert server.calls[-1].headers["Authorization"] == "Bearer explicit"
 
 
 @pytest.mark.parametrize("env", [None, ""])
@@ -330,14 +308,14 @@ def test_no_token_anywhere_is_a_typed_error(
         PachcaClient()
 
 
-async def test_token_is_trimmed(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_token_is_trimmed(server: FakePachca, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PACHCA_TOKEN", "env-token\n")  # as read from a file
-    server.json("GET", "/profile", {"data": user()})
+    reply_json(server, "GET", "/profile", {"data": user()})
     async with PachcaClient(base_url=server.base_url, retry=NO_RETRIES) as pachca:
         await pachca.profile.get_profile()
     async with PachcaClient(" given\t", base_url=server.base_url, retry=NO_RETRIES) as pachca:
         await pachca.profile.get_profile()
-    assert [r.headers["Authorization"] for r in server.requests] == [
+    assert [r.headers["Authorization"] for r in server.calls] == [
         "Bearer env-token",
         "Bearer given",
     ]
@@ -351,14 +329,14 @@ def test_token_with_inner_space_or_control_characters_is_refused(token: str) -> 
 
 
 async def test_base_url_from_environment(
-    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+    server: FakePachca, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PACHCA_BASE_URL", f"{server.base_url}\n")
-    server.json("GET", "/profile", {"data": user()})
+    reply_json(server, "GET", "/profile", {"data": user()})
     async with PachcaClient(TOKEN) as pachca, PachcaClient(TOKEN, base_url=None) as default:
         await pachca.profile.get_profile()
         await default.profile.get_profile()
-    assert server.count() == 2
+    assert count(server) == 2
     assert pachca.base_url == server.base_url
 
 
@@ -391,7 +369,7 @@ def test_base_url_must_be_absolute_http(base_url: str) -> None:
 
 
 async def test_an_empty_optional_envelope_is_left_out(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     """A bot's promo alone changes nothing else: no `"webhook": {}` goes with it."""
     from pachca_async.models import BotPromoRequest
@@ -425,12 +403,12 @@ async def test_an_empty_optional_envelope_is_left_out(
         "permissions": {"update_oauth_client": True, "recreate_token": True, "destroy": True},
         "webhook": webhook,
     }
-    server.json("PUT", "/bots/7", {"data": bot})
+    reply_json(server, "PUT", "/bots/7", {"data": bot})
     await pachca.bots.update_bot(7, promo=BotPromoRequest(published=True))
     await pachca.bots.update_bot(7, name="Deploy", promo=BotPromoRequest(published=False))
     updated = await pachca.bots.update_bot(7)
     assert updated.webhook.name == "Deploy"
-    assert [r.json() for r in server.requests] == [
+    assert [r.body for r in server.calls] == [
         {"promo": {"published": True}},
         {"webhook": {"name": "Deploy"}, "promo": {"published": False}},
         {"webhook": {}},

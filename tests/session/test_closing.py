@@ -7,6 +7,7 @@ import asyncio
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from pachca_async import (
     AiohttpTransport,
@@ -16,7 +17,8 @@ from pachca_async import (
     RateLimits,
     RetryPolicy,
 )
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, message
+from pachca_async.testing import FakePachca, Reply, message
+from tests.scripting import BASE_PATH, TOKEN, count
 from tests.session.conftest import virtual_clock
 
 OK = Reply(200, {"data": message(5)})
@@ -24,8 +26,15 @@ OK = Reply(200, {"data": message(5)})
 
 @virtual_clock
 async def test_close_ends_calls_queued_in_flight_and_retrying() -> None:
-    async with ScriptedServer() as server:
-        server.reply("POST", "/messages", Reply(201, {"data": message(1)}, delay=10))
+    posted: list[float] = []  # when each POST arrived (FakePachca records a call once answered)
+
+    async def slow_create(request: web.Request) -> web.Response:
+        posted.append(asyncio.get_running_loop().time())
+        await asyncio.sleep(10)
+        return web.json_response({"data": message(1)}, status=201)
+
+    async with FakePachca(base_path=BASE_PATH) as server:
+        server.reply("POST", "/messages", slow_create)
         server.reply("GET", "/messages/5", Reply(503))
         pachca = PachcaClient(
             TOKEN,
@@ -41,7 +50,7 @@ async def test_close_ends_calls_queued_in_flight_and_retrying() -> None:
         ]
         retrying = asyncio.create_task(pachca.messages.get_message(5))
         await asyncio.sleep(1)  # one POST in flight, four queued behind it, the GET in backoff
-        assert (server.count("POST", "/messages"), server.count("GET", "/messages/5")) == (1, 1)
+        assert (len(posted), count(server, "GET", "/messages/5")) == (1, 1)
         session = transport.session
 
         loop = asyncio.get_running_loop()
@@ -53,12 +62,12 @@ async def test_close_ends_calls_queued_in_flight_and_retrying() -> None:
         assert "messages.create_message: the client was closed during the call" in str(ended[0])
 
         await asyncio.sleep(60)  # long past every wait: nothing more goes out
-        assert server.count() == 2
+        assert (len(posted), count(server, "GET")) == (1, 1)
         assert session.closed
         assert transport._session is session  # none was made anew
 
 
-async def test_a_call_after_close_raises_and_sends_nothing(server: ScriptedServer) -> None:
+async def test_a_call_after_close_raises_and_sends_nothing(server: FakePachca) -> None:
     server.reply("GET", "/messages/5", OK)
     pachca = PachcaClient(TOKEN, base_url=server.base_url)
     before_close = pachca.with_options(timeout=5)
@@ -75,24 +84,24 @@ async def test_a_call_after_close_raises_and_sends_nothing(server: ScriptedServe
             await client.messages.with_raw_response.get_message(5)
         with pytest.raises(ClientClosedError):
             await client.files.upload(b"abc", name="a.txt")
-    assert server.count() == 1
+    assert count(server) == 1
     assert session.closed
     assert transport._session is session
 
 
-async def test_the_transport_alone_makes_no_session_after_close(server: ScriptedServer) -> None:
+async def test_the_transport_alone_makes_no_session_after_close(server: FakePachca) -> None:
     transport = AiohttpTransport()
     await transport.close()
     async with PachcaClient(TOKEN, base_url=server.base_url, transport=transport) as pachca:
         with pytest.raises(ClientClosedError, match="the client is closed"):
             await pachca.messages.get_message(5)
     assert transport._session is None
-    assert server.count() == 0
+    assert count(server) == 0
 
 
 @virtual_clock
 async def test_a_callers_session_is_left_open_and_its_calls_end() -> None:
-    async with ScriptedServer() as server, aiohttp.ClientSession() as session:
+    async with FakePachca(base_path=BASE_PATH) as server, aiohttp.ClientSession() as session:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=10))
         pachca = PachcaClient(TOKEN, base_url=server.base_url, session=session)
         waiting = asyncio.create_task(pachca.messages.get_message(5))
@@ -109,7 +118,7 @@ async def test_a_callers_session_is_left_open_and_its_calls_end() -> None:
 
 @virtual_clock
 async def test_closing_a_copy_closes_nothing_and_other_cancels_pass_through() -> None:
-    async with ScriptedServer() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=10))
         async with PachcaClient(TOKEN, base_url=server.base_url) as pachca:
             await pachca.with_options(timeout=60).close()

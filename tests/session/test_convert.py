@@ -59,7 +59,8 @@ from pachca_async.models import (
     WebhookMessageThread,
     WebhookPayloadUnion,
 )
-from tests.scripted_server import Reply, ScriptedServer, api_error, message, page, status, user
+from pachca_async.testing import FakePachca, Reply, api_error, message, message_event, page
+from tests.scripting import reply_json, status, user
 
 UTC = datetime.UTC
 
@@ -85,21 +86,11 @@ def test_user_status_null_or_model() -> None:
 
 
 def message_webhook(**changes: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "type": "message",
-        "id": 5,
-        "event": "new",
-        "entity_type": "thread",
-        "entity_id": 70,
-        "content": "hi",
-        "user_id": 12,
-        "created_at": "2024-05-01T10:00:00.000Z",
-        "url": "https://app.pachca.com/chats/1?message=5",
-        "chat_id": 1,
-        "webhook_timestamp": 1714557600,
-    }
-    document.update(changes)
-    return document
+    """A `message` webhook about a thread's message, without `thread` (absent, not null)."""
+    sent = message(5, entity_type="thread", entity_id=70, chat_id=1, content="hi")
+    payload = message_event(sent)
+    del payload["thread"]
+    return {**payload, **changes}
 
 
 @pytest.mark.parametrize(
@@ -133,10 +124,10 @@ def test_unknown_enum_values_and_fields_are_accepted() -> None:
     assert structure(message(entity_type="user"), Message).entity_type is MessageEntityType.USER
 
 
-async def test_unknown_values_survive_a_real_call(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
-    server.json("GET", "/messages/5", {"data": message(5, entity_type="board", extra=[1, 2])})
+async def test_unknown_values_survive_a_real_call(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(
+        server, "GET", "/messages/5", {"data": message(5, entity_type="board", extra=[1, 2])}
+    )
     assert (await pachca.messages.get_message(5)).entity_type == "board"
 
 
@@ -228,7 +219,7 @@ def test_unknown_webhook_payload_keeps_raw(document: dict[str, Any]) -> None:
 
 
 async def test_webhook_events_parse_through_a_real_call(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     events = [
         {
@@ -244,7 +235,7 @@ async def test_webhook_events_parse_through_a_real_call(
             "created_at": "2024-05-01T10:00:01.000Z",
         },
     ]
-    server.json("GET", "/webhooks/events", page(events, has_next=False))
+    reply_json(server, "GET", "/webhooks/events", page(events, has_next=False))
     found = [e async for e in pachca.bots.get_webhook_events(limit=2)]
     assert [type(e) for e in found] == [WebhookEvent, WebhookEvent]
     assert [type(e.payload) for e in found] == [MessageWebhookPayload, UnknownWebhookPayload]
@@ -421,7 +412,7 @@ def test_datetimes_both_ways() -> None:
 
 
 async def test_stdlib_json_is_used_without_orjson(
-    monkeypatch: pytest.MonkeyPatch, server: ScriptedServer, pachca: PachcaClient
+    monkeypatch: pytest.MonkeyPatch, server: FakePachca, pachca: PachcaClient
 ) -> None:
     monkeypatch.setitem(sys.modules, "orjson", None)  # `import orjson` now fails
     fallback = _convert._json_loads()
@@ -429,9 +420,9 @@ async def test_stdlib_json_is_used_without_orjson(
     monkeypatch.setattr(_convert, "loads", fallback)
     monkeypatch.setattr(_decode, "loads", fallback)
 
-    server.json("GET", "/messages/5", {"data": message(5, content="Привет")})
+    reply_json(server, "GET", "/messages/5", {"data": message(5, content="Привет")})
     assert (await pachca.messages.get_message(5)).content == "Привет"
-    server.json("POST", "/messages", api_error("content", "is blank", "blank"), status=422)
+    reply_json(server, "POST", "/messages", api_error("content", "is blank", "blank"), status=422)
     with pytest.raises(ValidationError) as caught:
         await pachca.messages.create_message(entity_id=1, content="")
     assert caught.value.errors[0].key == "content"
@@ -442,7 +433,7 @@ async def test_stdlib_json_is_used_without_orjson(
 
 
 async def test_json_nested_past_the_stack_is_bad_json_without_orjson(
-    monkeypatch: pytest.MonkeyPatch, server: ScriptedServer, pachca: PachcaClient
+    monkeypatch: pytest.MonkeyPatch, server: FakePachca, pachca: PachcaClient
 ) -> None:
     monkeypatch.setattr(_decode, "loads", _convert.stdlib_loads)
     deep = b"[" * 100_000 + b"]" * 100_000

@@ -42,10 +42,12 @@ from pachca_async import (
     ValidationError,
 )
 from pachca_async._retry_after import MAX_RETRY_AFTER
+from pachca_async.bot import LeaseLost
 from pachca_async.forms import SubmitExpiredError, TriggerExpiredError
 from pachca_async.models import ApiErrorItem, ValidationErrorCode
+from pachca_async.testing import FakePachca, Reply, api_error, message
 from pachca_async.webhooks import Failure, WebhookVerificationError
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
+from tests.scripting import BASE_PATH, TOKEN, count, free_port, reply_json
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
 OAUTH_401 = {"error": "invalid_token", "error_description": "Access token is missing"}
@@ -57,6 +59,7 @@ HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
     [
         (Reply(400, api_error("message.content", "can't be blank", "blank")), ValidationError),
         (Reply(422, api_error("name", "is taken", "taken", value="x")), ValidationError),
+        (Reply(422, api_error("submit_id", "expired", "submit_expired")), SubmitExpiredError),
         (Reply(401, OAUTH_401), AuthenticationError),
         (Reply(402, api_error("plan", "upgrade", "payment_required")), PaymentRequiredError),
         (Reply(403, api_error("chat", "no", "forbidden")), PermissionDeniedError),
@@ -72,7 +75,7 @@ HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
     ],
 )
 async def test_status_maps_to_its_error_type(
-    server: ScriptedServer, pachca: PachcaClient, reply: Reply, error_type: type[APIStatusError]
+    server: FakePachca, pachca: PachcaClient, reply: Reply, error_type: type[APIStatusError]
 ) -> None:
     server.reply("GET", "/messages/5", reply)
     with pytest.raises(PachcaError) as caught:
@@ -89,7 +92,7 @@ async def test_status_maps_to_its_error_type(
 
 
 async def test_validation_error_carries_field_items(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     body = {
         "errors": [
@@ -136,11 +139,11 @@ async def test_validation_error_carries_field_items(
 
 
 async def test_error_items_without_optional_keys_still_parse(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     # `value` and `payload` are nullable: an item that leaves them out means the same
     body = {"errors": [{"key": "first_name", "message": "can't be blank", "code": "blank"}]}
-    server.json("PUT", "/users/3", body, status=422)
+    reply_json(server, "PUT", "/users/3", body, status=422)
     with pytest.raises(ValidationError) as caught:
         await pachca.users.update_user(3, first_name="")
     (item,) = caught.value.errors
@@ -160,7 +163,7 @@ async def test_error_items_without_optional_keys_still_parse(
     ],
 )
 async def test_odd_error_bodies_still_give_the_typed_error(
-    server: ScriptedServer, pachca: PachcaClient, body: bytes
+    server: FakePachca, pachca: PachcaClient, body: bytes
 ) -> None:
     server.reply("GET", "/messages/5", Reply(404, body=body, content_type="application/json"))
     with pytest.raises(PachcaError) as caught:
@@ -170,9 +173,9 @@ async def test_odd_error_bodies_still_give_the_typed_error(
 
 
 async def test_authentication_error_carries_oauth_fields(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("GET", "/profile", OAUTH_401, status=401)
+    reply_json(server, "GET", "/profile", OAUTH_401, status=401)
     with pytest.raises(AuthenticationError) as caught:
         await pachca.profile.get_profile()
     error = caught.value
@@ -198,9 +201,9 @@ async def test_authentication_error_carries_oauth_fields(
     ],
 )
 async def test_permission_denied_in_both_body_shapes(
-    server: ScriptedServer, pachca: PachcaClient, body: dict[str, Any], missing: str | None
+    server: FakePachca, pachca: PachcaClient, body: dict[str, Any], missing: str | None
 ) -> None:
-    server.json("GET", "/messages/5", body, status=403)
+    reply_json(server, "GET", "/messages/5", body, status=403)
     with pytest.raises(PermissionDeniedError) as caught:
         await pachca.messages.get_message(5)
     error = caught.value
@@ -214,7 +217,7 @@ async def test_permission_denied_in_both_body_shapes(
 
 
 async def test_rate_limit_error_reads_delta_seconds(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     server.reply("GET", "/messages/5", Reply(429, body="", headers={"Retry-After": "7"}))
     with pytest.raises(RateLimitError) as caught:
@@ -224,7 +227,7 @@ async def test_rate_limit_error_reads_delta_seconds(
     assert "empty body" in str(caught.value)
 
 
-async def test_rate_limit_error_reads_http_date(server: ScriptedServer) -> None:
+async def test_rate_limit_error_reads_http_date(server: FakePachca) -> None:
     now = 1_714_557_600.0  # 2024-05-01 10:00:00 UTC
     retry = RetryPolicy(max_retries=0, wall_clock=lambda: now)
     later = email.utils.formatdate(now + 30, usegmt=True)
@@ -248,7 +251,7 @@ async def test_rate_limit_error_reads_http_date(server: ScriptedServer) -> None:
     ],
 )
 async def test_unusable_retry_after_is_not_trusted(
-    server: ScriptedServer, pachca: PachcaClient, header: str, expected: float | None
+    server: FakePachca, pachca: PachcaClient, header: str, expected: float | None
 ) -> None:
     server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": header}))
     with pytest.raises(RateLimitError) as caught:
@@ -257,7 +260,7 @@ async def test_unusable_retry_after_is_not_trusted(
 
 
 async def test_html_bad_gateway_keeps_the_raw_body(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     server.reply("GET", "/messages/5", Reply(502, body=HTML_502, content_type="text/html"))
     with pytest.raises(ServerError) as caught:
@@ -285,7 +288,7 @@ async def test_html_bad_gateway_keeps_the_raw_body(
     ],
 )
 async def test_unreadable_success_is_a_decode_error(
-    server: ScriptedServer, pachca: PachcaClient, body: bytes
+    server: FakePachca, pachca: PachcaClient, body: bytes
 ) -> None:
     server.reply("GET", "/messages/5", Reply(200, body=body, content_type="application/json"))
     with pytest.raises(PachcaError) as caught:
@@ -305,9 +308,9 @@ async def test_unreadable_success_is_a_decode_error(
     ],
 )
 async def test_unreadable_page_is_a_decode_error(
-    server: ScriptedServer, pachca: PachcaClient, document: Any
+    server: FakePachca, pachca: PachcaClient, document: Any
 ) -> None:
-    server.json("GET", "/chats", document)
+    reply_json(server, "GET", "/chats", document)
     with pytest.raises(PachcaError) as caught:
         await pachca.chats.list_chats()
     assert type(caught.value) is ResponseDecodeError
@@ -328,7 +331,7 @@ async def test_connection_refused_is_connect_error() -> None:
 
 @virtual_clock
 async def test_slow_answer_is_timeout_error() -> None:
-    async with ScriptedServer() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=31))
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=NO_RETRIES) as pachca:
             with pytest.raises(PachcaError) as caught:
@@ -338,18 +341,16 @@ async def test_slow_answer_is_timeout_error() -> None:
 
 
 async def test_dropped_connection_is_connection_error(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     server.reply("POST", "/messages", Reply(drop=True))
     with pytest.raises(PachcaError) as caught:
         await pachca.messages.create_message(entity_id=1, content="x")
     assert type(caught.value) is APIConnectionError
-    assert server.count("POST") == 1
+    assert count(server, "POST") == 1
 
 
-async def test_truncated_body_is_connection_error(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
+async def test_truncated_body_is_connection_error(server: FakePachca, pachca: PachcaClient) -> None:
     async def truncated(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Length": "1000"})
         response.content_type = "application/json"
@@ -387,13 +388,13 @@ async def test_non_http_answer_is_connection_error() -> None:
     assert TOKEN not in str(caught.value)
 
 
-async def test_closed_session_of_the_caller_is_a_typed_error(server: ScriptedServer) -> None:
+async def test_closed_session_of_the_caller_is_a_typed_error(server: FakePachca) -> None:
     session = aiohttp.ClientSession()
     await session.close()
     async with PachcaClient(TOKEN, base_url=server.base_url, session=session) as pachca:
         with pytest.raises(InvalidRequestError, match=r"session .* is closed"):
             await pachca.messages.get_message(5)
-    assert server.requests == []
+    assert server.calls == []
 
 
 # -- transport failures a local server cannot stage (aioresponses) -----------------------------
@@ -437,7 +438,7 @@ async def test_a_connect_timeout_is_a_timeout_and_a_connect_error(mocked: aiores
 
 
 def server_body(document: Any) -> bytes:
-    """The bytes `ScriptedServer` sends for `document`."""
+    """The bytes `FakePachca` sends for `document`."""
     return Reply(json=document).response().body  # type: ignore[return-value]
 
 
@@ -458,6 +459,7 @@ SAMPLES: list[PachcaError] = [
     PachcaError("root"),
     APIStatusError("418", status=418, **STATUS),
     ValidationError("422", status=422, errors=[ITEM], **STATUS),
+    SubmitExpiredError("422", status=422, errors=[ITEM], **STATUS),
     AuthenticationError("401", status=401, error="invalid_token", error_description="no", **STATUS),
     PaymentRequiredError("402", status=402, **STATUS),
     PermissionDeniedError("403", status=403, required_scope="messages:read", **STATUS),
@@ -476,7 +478,7 @@ SAMPLES: list[PachcaError] = [
     ClientClosedError("closed"),
     EventLoopError("another loop"),
     TriggerExpiredError("late"),
-    SubmitExpiredError("too late to answer"),
+    LeaseLost("another replica polls now"),
     StorageError("refused", status=403, code="AccessDenied", storage_message="denied"),
     UploadError("refused", status=400, code="EntityTooLarge", storage_message="big"),
     DownloadError("refused", status=404, code="NoSuchKey", storage_message="gone"),

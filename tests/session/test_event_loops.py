@@ -13,15 +13,16 @@ from typing import Any
 import pytest
 
 from pachca_async import EventLoopError, PachcaClient, PachcaError, RateLimiter
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, message, serve_in_thread
+from pachca_async.testing import FakePachca, Reply, message
+from tests.scripting import BASE_PATH, TOKEN, count, serve_in_thread
 
 OK = Reply(200, {"data": message(5)})
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedServer]:
+def server() -> Iterator[FakePachca]:
     """A server on a loop of its own, for tests whose clients run their own loops."""
-    scripted = ScriptedServer()
+    scripted = FakePachca(base_path=BASE_PATH)
     scripted.reply("GET", "/messages/5", OK)
     with serve_in_thread(scripted):
         yield scripted
@@ -56,13 +57,13 @@ def reuse_in_a_later_run(base_url: str) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # the first run never closes the client
-def test_a_client_reused_by_a_later_asyncio_run(server: ScriptedServer) -> None:
+def test_a_client_reused_by_a_later_asyncio_run(server: FakePachca) -> None:
     reuse_in_a_later_run(server.base_url)
-    assert server.count() == 1
+    assert count(server) == 1
     gc.collect()  # the session stranded in the first loop is reclaimed here, not in a later test
 
 
-def test_a_client_used_from_two_threads_at_once(server: ScriptedServer) -> None:
+def test_a_client_used_from_two_threads_at_once(server: FakePachca) -> None:
     pachca = PachcaClient(TOKEN, base_url=server.base_url)
     other_done = threading.Event()
 
@@ -79,7 +80,7 @@ def test_a_client_used_from_two_threads_at_once(server: ScriptedServer) -> None:
     outcome: list[Any] = []
     first_thread = threading.Thread(target=lambda: outcome.append(asyncio.run(first())))
     first_thread.start()
-    while not server.count():  # the first thread's call has reached the server
+    while not count(server):  # the first thread's call has reached the server
         threading.Event().wait(0.01)
     error = in_thread(second)
     other_done.set()
@@ -90,7 +91,7 @@ def test_a_client_used_from_two_threads_at_once(server: ScriptedServer) -> None:
     assert "make one PachcaClient per event loop" in str(error)
 
 
-def test_a_rate_limiter_shared_across_two_loops(server: ScriptedServer) -> None:
+def test_a_rate_limiter_shared_across_two_loops(server: FakePachca) -> None:
     limiter = RateLimiter()
     one = PachcaClient(TOKEN, base_url=server.base_url, rate_limits=limiter)
     two = PachcaClient(TOKEN, base_url=server.base_url, rate_limits=limiter)
@@ -103,4 +104,4 @@ def test_a_rate_limiter_shared_across_two_loops(server: ScriptedServer) -> None:
     error = in_thread(lambda: get(two))
     assert isinstance(error, EventLoopError)
     assert "this RateLimiter belongs to the event loop" in str(error)
-    assert server.count() == 1
+    assert count(server) == 1

@@ -18,7 +18,8 @@ from pachca_async.models import (
     OAuthTokenRequest,
     OAuthTokenTypeHint,
 )
-from tests.scripted_server import TOKEN, Reply, ScriptedServer
+from pachca_async.testing import FakePachca, Reply
+from tests.scripting import TOKEN, reply_json
 
 TOKENS = {
     "access_token": "new-access",
@@ -34,9 +35,9 @@ def form(body: bytes) -> list[tuple[str, str]]:
 
 
 async def test_exchange_token_is_a_form_sent_without_the_token(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("POST", "/oauth/token", TOKENS)
+    reply_json(server, "POST", "/oauth/token", TOKENS)
     tokens = await pachca.oauth.exchange_token(
         code="the code",
         redirect_uri="https://bot.example/cb?x=1",
@@ -44,11 +45,11 @@ async def test_exchange_token_is_a_form_sent_without_the_token(
         client_secret="s&=t",
     )
     assert tokens == OAuthToken(**TOKENS)
-    sent = server.last
+    sent = server.calls[-1]
     assert "Authorization" not in sent.headers
     assert TOKEN not in str(dict(sent.headers))
     assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert form(sent.body) == [
+    assert form(sent.raw) == [
         ("grant_type", "authorization_code"),
         ("code", "the code"),
         ("redirect_uri", "https://bot.example/cb?x=1"),
@@ -58,13 +59,13 @@ async def test_exchange_token_is_a_form_sent_without_the_token(
 
 
 async def test_exchange_token_takes_a_prebuilt_form(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("POST", "/oauth/token", TOKENS)
+    reply_json(server, "POST", "/oauth/token", TOKENS)
     body = OAuthTokenRequest(code="c", redirect_uri="https://bot.example/cb", code_verifier="v")
     await pachca.oauth.exchange_token(body=body)
-    assert "Authorization" not in server.last.headers
-    assert form(server.last.body) == [
+    assert "Authorization" not in server.calls[-1].headers
+    assert form(server.calls[-1].raw) == [
         ("grant_type", "authorization_code"),
         ("code", "c"),
         ("redirect_uri", "https://bot.example/cb"),
@@ -73,23 +74,23 @@ async def test_exchange_token_takes_a_prebuilt_form(
 
 
 async def test_revoke_token_is_a_form_sent_with_the_token(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     server.reply("POST", "/oauth/revoke", Reply(200))
     await pachca.oauth.revoke_token(token="old-refresh", token_type_hint="refresh_token")
     await pachca.oauth.revoke_token(
         body=OAuthRevokeRequest(token="old", token_type_hint=OAuthTokenTypeHint.ACCESS_TOKEN)
     )
-    first, second = server.requests
+    first, second = server.calls
     assert first.headers["Authorization"] == f"Bearer {TOKEN}"
     assert first.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert form(first.body) == [("token", "old-refresh"), ("token_type_hint", "refresh_token")]
-    assert form(second.body) == [("token", "old"), ("token_type_hint", "access_token")]
+    assert form(first.raw) == [("token", "old-refresh"), ("token_type_hint", "refresh_token")]
+    assert form(second.raw) == [("token", "old"), ("token_type_hint", "access_token")]
 
 
 @pytest.mark.parametrize("value", [None, {"nested": "x"}])
 async def test_a_value_a_form_cannot_carry_is_refused_unsent(
-    server: ScriptedServer, pachca: PachcaClient, value: object
+    server: FakePachca, pachca: PachcaClient, value: object
 ) -> None:
     with pytest.raises(InvalidRequestError, match="`client_secret` cannot be sent in a form"):
         await pachca.oauth.exchange_token(
@@ -97,7 +98,7 @@ async def test_a_value_a_form_cannot_carry_is_refused_unsent(
             redirect_uri="https://bot.example/cb",
             client_secret=value,  # type: ignore[arg-type]
         )
-    assert server.requests == []
+    assert server.calls == []
 
 
 def test_tokens_and_secrets_stay_out_of_reprs() -> None:

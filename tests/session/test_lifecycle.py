@@ -10,7 +10,8 @@ import pytest
 
 from pachca_async import APITimeoutError, PachcaClient, PachcaError, RetryPolicy, Timeout
 from pachca_async._transport import AiohttpTransport
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, free_port, message, user
+from pachca_async.testing import FakePachca, Reply, message
+from tests.scripting import BASE_PATH, TOKEN, count, free_port, reply_json, root, user
 from tests.session.conftest import NO_RETRIES, virtual_clock
 
 OK = Reply(200, {"data": message(5)})
@@ -23,7 +24,7 @@ def test_session_is_made_inside_the_running_loop() -> None:
         pachca = PachcaClient(TOKEN, base_url=f"http://127.0.0.1:{port}")
 
     async def use() -> None:
-        async with ScriptedServer(port=port) as server, pachca:
+        async with FakePachca(port=port) as server, pachca:
             server.reply("GET", "/messages/5", OK)
             await pachca.messages.get_message(5)
             transport = pachca._transport
@@ -34,7 +35,7 @@ def test_session_is_made_inside_the_running_loop() -> None:
 
 
 @pytest.mark.parametrize("how", ["async with", "close()"])
-async def test_own_session_is_closed(server: ScriptedServer, how: str) -> None:
+async def test_own_session_is_closed(server: FakePachca, how: str) -> None:
     connector = aiohttp.TCPConnector()  # owned by the session the client makes
     server.reply("GET", "/messages/5", OK)
     pachca = PachcaClient(TOKEN, base_url=server.base_url, connector=connector)
@@ -48,19 +49,19 @@ async def test_own_session_is_closed(server: ScriptedServer, how: str) -> None:
     await pachca.close()  # closing twice is harmless
 
 
-async def test_callers_session_is_used_and_left_open(server: ScriptedServer) -> None:
+async def test_callers_session_is_used_and_left_open(server: FakePachca) -> None:
     server.reply("GET", "/messages/5", OK)
     async with aiohttp.ClientSession(headers={"X-Caller": "mine"}) as session:
         async with PachcaClient(TOKEN, base_url=server.base_url, session=session) as pachca:
             await pachca.messages.get_message(5)
         assert not session.closed
-        assert server.last.headers["X-Caller"] == "mine"
-        assert server.last.headers["Authorization"] == f"Bearer {TOKEN}"
+        assert server.calls[-1].headers["X-Caller"] == "mine"
+        assert server.calls[-1].headers["Authorization"] == f"Bearer {TOKEN}"
         async with session.get(f"{server.base_url}/messages/5") as still_open:
             assert still_open.status == 200
 
 
-async def test_with_options_is_a_light_copy_sharing_the_connection(server: ScriptedServer) -> None:
+async def test_with_options_is_a_light_copy_sharing_the_connection(server: FakePachca) -> None:
     server.reply("GET", "/messages/5", OK)
     async with PachcaClient(TOKEN, base_url=server.base_url, timeout=30) as pachca:
         patient = pachca.with_options(timeout=120, max_retries=7)
@@ -76,11 +77,11 @@ async def test_with_options_is_a_light_copy_sharing_the_connection(server: Scrip
         await patient.close()
         await pachca.messages.get_message(5)
     # one kept-alive connection served all four: the copy shares the original's session
-    assert len({r.peer_port for r in server.requests}) == 1
-    assert server.count() == 4
+    assert len({r.peer_port for r in server.calls}) == 1
+    assert count(server) == 4
 
 
-async def test_with_options_keeps_what_it_is_not_told_to_change(server: ScriptedServer) -> None:
+async def test_with_options_keeps_what_it_is_not_told_to_change(server: FakePachca) -> None:
     retry = RetryPolicy(max_retries=5, backoff=2.0)
     pachca = PachcaClient(TOKEN, base_url=server.base_url, timeout=12, retry=retry)
     copy = pachca.with_options(max_retries=1)
@@ -108,7 +109,7 @@ async def timed_out_after(pachca: PachcaClient) -> float:
 
 @virtual_clock
 async def test_timeouts_take_effect_per_client_and_per_call() -> None:
-    async with ScriptedServer() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         # 299 s: within what aiohttp alone would wait, far past what a client should
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=299))
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=NO_RETRIES) as default:
@@ -128,17 +129,17 @@ async def test_timeouts_take_effect_per_client_and_per_call() -> None:
             assert loop.time() - started == pytest.approx(299, abs=0.1)
 
 
-async def test_proxy_is_used_the_aiohttp_way(server: ScriptedServer) -> None:
+async def test_proxy_is_used_the_aiohttp_way(server: FakePachca) -> None:
     server.reply("GET", "/messages/5", OK)
     async with PachcaClient(
-        TOKEN, base_url="http://pachca.invalid/api/shared/v1", proxy=server.url
+        TOKEN, base_url="http://pachca.invalid/api/shared/v1", proxy=root(server)
     ) as pachca:
         assert (await pachca.messages.get_message(5)).id == 5
-    assert server.last.headers["Host"] == "pachca.invalid"  # asked the proxy for that host
-    assert server.last.path == "/messages/5"
+    assert server.calls[-1].headers["Host"] == "pachca.invalid"  # asked the proxy for that host
+    assert server.calls[-1].path == "/messages/5"
 
 
-async def test_middlewares_wrap_every_request(server: ScriptedServer) -> None:
+async def test_middlewares_wrap_every_request(server: FakePachca) -> None:
     seen: list[str] = []
 
     async def tag(request, call_next):  # type: ignore[no-untyped-def]
@@ -147,7 +148,7 @@ async def test_middlewares_wrap_every_request(server: ScriptedServer) -> None:
         seen.append(str(response.status))
         return response
 
-    server.json("GET", "/profile", {"data": user()})
+    reply_json(server, "GET", "/profile", {"data": user()})
     async with PachcaClient(
         TOKEN, base_url=server.base_url, middlewares=[tag], retry=NO_RETRIES
     ) as pachca:

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from pachca_async import APITimeoutError, NotFoundError, PachcaClient, RetryPolicy
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, message
+from pachca_async.testing import FakePachca, Reply, message
+from tests.scripting import BASE_PATH, TOKEN, reply_json
 from tests.session.conftest import virtual_clock
 
 LINE = re.compile(r"^(GET|POST|PUT|DELETE) (\S+) -> (\w+) in (\d+) ms \(attempt (\d+)\)$")
@@ -28,7 +29,7 @@ def request_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, ...]]:
 @virtual_clock
 async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
-    async with ScriptedServer() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         server.reply("GET", "/messages/5", Reply(200, {"data": message(5)}, delay=1.5))
         server.reply("POST", "/messages", Reply(201, {"data": message(9)}))
         server.reply("DELETE", "/messages/5", Reply(404))
@@ -48,8 +49,13 @@ async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> N
 async def test_each_attempt_logs_its_own_line(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
     retry = RetryPolicy(max_retries=2, random=lambda: 0.5)
-    async with ScriptedServer() as server:
-        server.reply("GET", "/messages/5", Reply(503), Reply(200, {"data": message(5)}, delay=40))
+    async with FakePachca(base_path=BASE_PATH) as server:
+        server.reply(
+            "GET",
+            "/messages/5",
+            Reply(503),
+            Reply(200, {"data": message(5)}, delay=40),
+        )
         async with PachcaClient(TOKEN, base_url=server.base_url, retry=retry) as pachca:
             with pytest.raises(APITimeoutError):
                 await pachca.messages.get_message(5)
@@ -61,9 +67,9 @@ async def test_each_attempt_logs_its_own_line(caplog: pytest.LogCaptureFixture) 
 
 
 async def test_nothing_is_logged_above_debug_for_a_plain_call(
-    server: ScriptedServer, pachca: PachcaClient, caplog: pytest.LogCaptureFixture
+    server: FakePachca, pachca: PachcaClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="pachca_async")
-    server.json("GET", "/messages/5", {"data": message(5)})
+    reply_json(server, "GET", "/messages/5", {"data": message(5)})
     await pachca.messages.get_message(5)
     assert [r.levelno for r in caplog.records] == [logging.DEBUG]

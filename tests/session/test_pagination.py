@@ -12,18 +12,20 @@ from pachca_async.models import (
     SearchPaginationMeta,
     User,
 )
-from tests.scripted_server import ScriptedServer, chat, page, search_page, user
+from pachca_async.testing import FakePachca, page, search_page
+from tests.scripting import by_cursor, chat, count, user
 
 
-def cursors(server: ScriptedServer) -> list[str | None]:
+def cursors(server: FakePachca) -> list[str | None]:
     """The cursor each request carried, in order."""
-    return [r.query.get("cursor") for r in server.requests]
+    return [r.query.get("cursor") for r in server.calls]
 
 
 async def test_list_walk_ends_only_on_has_next_false(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.by_cursor(
+    by_cursor(
+        server,
         "GET",
         "/chats",
         {
@@ -36,19 +38,20 @@ async def test_list_walk_ends_only_on_has_next_false(
     ids = [c.id async for c in pachca.chats.list_chats(limit=2)]
     assert ids == [1, 2, 3, 4]
     assert cursors(server) == [None, "p2", "p3", "p4"]
-    assert all(r.query["limit"] == "2" for r in server.requests)
+    assert all(r.query["limit"] == "2" for r in server.calls)
 
 
-async def test_full_last_page_ends_the_walk(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.by_cursor("GET", "/chats", {None: page([chat(1), chat(2)], has_next=False)})
+async def test_full_last_page_ends_the_walk(server: FakePachca, pachca: PachcaClient) -> None:
+    by_cursor(server, "GET", "/chats", {None: page([chat(1), chat(2)], has_next=False)})
     assert [c.id async for c in pachca.chats.list_chats(limit=2)] == [1, 2]
-    assert server.count() == 1
+    assert count(server) == 1
 
 
 async def test_search_walk_ends_when_total_is_reached(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.by_cursor(
+    by_cursor(
+        server,
         "GET",
         "/search/users",
         {
@@ -63,10 +66,9 @@ async def test_search_walk_ends_when_total_is_reached(
     assert cursors(server) == [None, "s2", "s3"]
 
 
-async def test_search_walk_ends_on_an_empty_page(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
-    server.by_cursor(
+async def test_search_walk_ends_on_an_empty_page(server: FakePachca, pachca: PachcaClient) -> None:
+    by_cursor(
+        server,
         "GET",
         "/search/chats",
         {
@@ -79,10 +81,11 @@ async def test_search_walk_ends_on_an_empty_page(
 
 
 async def test_list_without_has_next_ends_like_a_search(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     # `GET /users?query=...` answers with search-style meta on a list endpoint
-    server.by_cursor(
+    by_cursor(
+        server,
         "GET",
         "/users",
         {
@@ -99,13 +102,14 @@ async def test_list_without_has_next_ends_like_a_search(
     [(0, [], 0), (1, [1], 1), (2, [1, 2], 1), (3, [1, 2, 3], 2), (9, [1, 2, 3, 4, 5], 3)],
 )
 async def test_max_items_bounds_the_walk(
-    server: ScriptedServer,
+    server: FakePachca,
     pachca: PachcaClient,
     max_items: int,
     expected_ids: list[int],
     requests: int,
 ) -> None:
-    server.by_cursor(
+    by_cursor(
+        server,
         "GET",
         "/chats",
         {
@@ -116,7 +120,7 @@ async def test_max_items_bounds_the_walk(
     )
     walk = pachca.chats.list_chats(limit=2, max_items=max_items)
     assert [c.id async for c in walk] == expected_ids
-    assert server.count() == requests
+    assert count(server) == requests
 
 
 async def test_negative_max_items_is_a_typed_error(pachca: PachcaClient) -> None:
@@ -124,8 +128,9 @@ async def test_negative_max_items_is_a_typed_error(pachca: PachcaClient) -> None
         pachca.chats.list_chats(max_items=-1)
 
 
-async def test_pages_walks_page_by_page(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.by_cursor(
+async def test_pages_walks_page_by_page(server: FakePachca, pachca: PachcaClient) -> None:
+    by_cursor(
+        server,
         "GET",
         "/chats",
         {
@@ -139,8 +144,8 @@ async def test_pages_walks_page_by_page(server: ScriptedServer, pachca: PachcaCl
     assert [p.has_next for p in pages] == [True, False]
 
 
-async def test_await_gives_one_typed_page(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.by_cursor("GET", "/chats", {None: page([chat(1)], next_page="p2")})
+async def test_await_gives_one_typed_page(server: FakePachca, pachca: PachcaClient) -> None:
+    by_cursor(server, "GET", "/chats", {None: page([chat(1)], next_page="p2")})
     first = await pachca.chats.list_chats(limit=1)
     assert type(first) is Page
     assert [type(c) for c in first.items] == [Chat]
@@ -152,11 +157,11 @@ async def test_await_gives_one_typed_page(server: ScriptedServer, pachca: Pachca
     assert (first.next_cursor, first.has_next, first.total) == ("p2", True, None)
     assert len(first) == 1
     assert [c.id for c in first] == [1]
-    assert server.count() == 1
+    assert count(server) == 1
 
 
-async def test_await_gives_one_search_page(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.by_cursor("GET", "/search/users", {None: search_page([user(1)], total=40)})
+async def test_await_gives_one_search_page(server: FakePachca, pachca: PachcaClient) -> None:
+    by_cursor(server, "GET", "/search/users", {None: search_page([user(1)], total=40)})
     found = await pachca.search.search_users(query="oleg")
     assert type(found.meta) is SearchPaginationMeta
     assert [type(u) for u in found.items] == [User]
@@ -164,9 +169,10 @@ async def test_await_gives_one_search_page(server: ScriptedServer, pachca: Pachc
 
 
 async def test_callers_cursor_is_the_starting_point(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.by_cursor(
+    by_cursor(
+        server,
         "GET",
         "/chats",
         {
@@ -182,8 +188,9 @@ async def test_callers_cursor_is_the_starting_point(
     assert cursors(server) == ["mine", "mine", "mine", "p2", "mine", "p2"]
 
 
-async def test_walk_keeps_callers_arguments(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.by_cursor(
+async def test_walk_keeps_callers_arguments(server: FakePachca, pachca: PachcaClient) -> None:
+    by_cursor(
+        server,
         "GET",
         "/search/messages",
         {
@@ -194,14 +201,15 @@ async def test_walk_keeps_callers_arguments(server: ScriptedServer, pachca: Pach
     walk = pachca.search.search_messages(chat_ids=chat_ids, query="q")
     assert [m async for m in walk] == []
     assert chat_ids == [1, 2]
-    assert server.last.query.getall("chat_ids[]") == ["1", "2"]
+    assert server.calls[-1].query.getall("chat_ids[]") == ["1", "2"]
 
 
 async def test_a_cursor_that_does_not_move_ends_the_walk(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     # a server bug must not turn into an endless loop of the same page
-    server.by_cursor(
+    by_cursor(
+        server,
         "GET",
         "/chats",
         {None: page([chat(1)], next_page="same"), "same": page([chat(2)], next_page="same")},
@@ -211,9 +219,10 @@ async def test_a_cursor_that_does_not_move_ends_the_walk(
 
 
 async def test_leaving_a_walk_early_fetches_nothing_more(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.by_cursor(
+    by_cursor(
+        server,
         "GET",
         "/chats",
         {None: page([chat(1), chat(2)], next_page="p2"), "p2": page([chat(3)], has_next=False)},
@@ -221,4 +230,4 @@ async def test_leaving_a_walk_early_fetches_nothing_more(
     async for found in pachca.chats.list_chats():
         assert found.id == 1
         break
-    assert server.count() == 1
+    assert count(server) == 1

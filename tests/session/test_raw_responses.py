@@ -78,16 +78,20 @@ async def test_an_error_status_raises_as_from_the_plain_call() -> None:
 
 
 USAGE = """
-from pachca_async import PachcaClient
+from pachca_async import PachcaClient, Sink
 
 
-async def main(pachca: PachcaClient) -> None:
+async def main(pachca: PachcaClient, sink: Sink) -> None:
     raw = await pachca.messages.with_raw_response.create_message(entity_id=1, content="hi")
     reveal_type(raw)
     page = await pachca.chats.with_raw_response.list_chats(limit=5)
     reveal_type(page.data)
     reveal_type(raw.request_id)
     await pachca.messages.with_raw_response.create_message(entity_id="1", content="hi")
+    reveal_type((await pachca.files.with_raw_response.download_file(7)).data)
+    reveal_type((await pachca.files.with_raw_response.download_file(7, to="a.pdf")).data)
+    reveal_type((await pachca.files.with_raw_response.download_file(7, to=sink)).data)
+    await pachca.files.with_raw_response.download_file(7, to=3)
 """
 
 
@@ -112,6 +116,10 @@ def test_raw_calls_are_typed_with_their_result_models(tmp_path: Path) -> None:
         9: f'Revealed type is "{pages}.Page[{models}.Chat, {models}.PaginationMeta]"',
         10: 'Revealed type is "str | None"',
         11: 'No overload variant matches argument types "str", "str"  [call-overload]',
+        12: 'Revealed type is "bytes"',  # raw_call keeps the plain call's overloads: `to=`
+        13: 'Revealed type is "pathlib.Path"',
+        14: 'Revealed type is "None"',
+        15: 'No overload variant matches argument types "int", "int"  [call-overload]',
     }, checked.stdout
 
 

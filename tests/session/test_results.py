@@ -22,15 +22,16 @@ from pachca_async.models import (
     UserStatus,
     UserStatusAwayMessage,
 )
-from tests.scripted_server import Reply, ScriptedServer, message, reaction, status
+from pachca_async.testing import FakePachca, Reply, message
+from tests.scripting import count, reaction, reply_json, root, status
 
 UTC = datetime.UTC
 
 
 async def test_envelope_is_unwrapped_into_typed_models(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("GET", "/messages/5", {"data": message(5)})
+    reply_json(server, "GET", "/messages/5", {"data": message(5)})
     msg = await pachca.messages.get_message(5)
     assert type(msg) is Message
     assert msg.id == 5
@@ -54,8 +55,9 @@ async def test_envelope_is_unwrapped_into_typed_models(
     assert msg.voice_content is None
 
 
-async def test_unwrapped_list_result(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json(
+async def test_unwrapped_list_result(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(
+        server,
         "GET",
         "/custom_properties",
         {"data": [{"id": 1, "name": "City", "data_type": "string"}]},
@@ -64,28 +66,28 @@ async def test_unwrapped_list_result(server: ScriptedServer, pachca: PachcaClien
     assert found == [
         CustomPropertyDefinition(id=1, name="City", data_type=CustomPropertyDataType.STRING)
     ]
-    assert server.last.query_string == "entity_type=User"
+    assert server.calls[-1].query_string == "entity_type=User"
 
 
-async def test_no_content_returns_none(server: ScriptedServer, pachca: PachcaClient) -> None:
+async def test_no_content_returns_none(server: FakePachca, pachca: PachcaClient) -> None:
     server.reply("DELETE", "/messages/5", Reply(204))
     assert await pachca.messages.delete_message(5) is None
-    assert server.count("DELETE", "/messages/5") == 1
+    assert count(server, "DELETE", "/messages/5") == 1
 
 
 @pytest.mark.parametrize("document", [None, {"data": None}])
 async def test_status_calls_return_none_for_null(
-    server: ScriptedServer, pachca: PachcaClient, document: object
+    server: FakePachca, pachca: PachcaClient, document: object
 ) -> None:
-    server.json("GET", "/profile/status", document)
-    server.json("GET", "/users/12/status", document)
+    reply_json(server, "GET", "/profile/status", document)
+    reply_json(server, "GET", "/users/12/status", document)
     assert await pachca.profile.get_status() is None
     assert await pachca.users.get_user_status(12) is None
-    assert server.requests[0].body == b""
+    assert server.calls[0].raw == b""
 
 
-async def test_status_calls_return_the_status(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("GET", "/users/12/status", {"data": status()})
+async def test_status_calls_return_the_status(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "GET", "/users/12/status", {"data": status()})
     found = await pachca.users.get_user_status(12)
     assert found == UserStatus(
         emoji="🏖",
@@ -97,32 +99,30 @@ async def test_status_calls_return_the_status(server: ScriptedServer, pachca: Pa
 
 
 async def test_null_is_not_accepted_where_the_spec_forbids_it(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    server.json("GET", "/messages/5", None)
+    reply_json(server, "GET", "/messages/5", None)
     with pytest.raises(ResponseDecodeError):
         await pachca.messages.get_message(5)
 
 
 async def test_export_download_returns_location_without_following(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
-    archive = f"{server.url}/storage/export-7.zip"
+    archive = f"{root(server)}/storage/export-7.zip"
     server.reply("GET", "/chats/exports/7", Reply(302, headers={"Location": archive}))
     server.reply("GET", "/storage/export-7.zip", Reply(200, body=b"PK..."))
     assert await pachca.chats.download_export(7) == archive
-    assert [r.path for r in server.requests] == ["/chats/exports/7"]
+    assert [r.path for r in server.calls] == ["/chats/exports/7"]
 
 
-async def test_relative_location_is_made_absolute(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
+async def test_relative_location_is_made_absolute(server: FakePachca, pachca: PachcaClient) -> None:
     server.reply("GET", "/chats/exports/7", Reply(302, headers={"Location": "/storage/e.zip"}))
-    assert await pachca.chats.download_export(7) == f"{server.url}/storage/e.zip"
+    assert await pachca.chats.download_export(7) == f"{root(server)}/storage/e.zip"
 
 
 async def test_redirect_without_location_is_a_decode_error(
-    server: ScriptedServer, pachca: PachcaClient
+    server: FakePachca, pachca: PachcaClient
 ) -> None:
     server.reply("GET", "/chats/exports/7", Reply(302))
     with pytest.raises(ResponseDecodeError, match="no Location header") as caught:
@@ -130,10 +130,9 @@ async def test_redirect_without_location_is_a_decode_error(
     assert caught.value.status == 302
 
 
-async def test_upload_params_are_not_enveloped(
-    server: ScriptedServer, pachca: PachcaClient
-) -> None:
-    server.json(
+async def test_upload_params_are_not_enveloped(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(
+        server,
         "POST",
         "/uploads",
         {
@@ -155,11 +154,11 @@ async def test_upload_params_are_not_enveloped(
     assert params.x_amz_signature == "abc123"
     assert params.x_amz_credential == "cred/20240501/s3/aws4_request"
     assert params.direct_url == "https://storage.example/upload"
-    assert server.last.body == b""
+    assert server.calls[-1].raw == b""
 
 
-async def test_add_reaction_is_not_enveloped(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json("POST", "/messages/5/reactions", reaction("👍"), status=201)
+async def test_add_reaction_is_not_enveloped(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(server, "POST", "/messages/5/reactions", reaction("👍"), status=201)
     added = await pachca.reactions.add_reaction(5, code="👍")
     assert added == Reaction(
         user_id=12,
@@ -167,11 +166,12 @@ async def test_add_reaction_is_not_enveloped(server: ScriptedServer, pachca: Pac
         code="👍",
         name=":+1:",
     )
-    assert server.last.json() == {"code": "👍"}
+    assert server.calls[-1].body == {"code": "👍"}
 
 
-async def test_page_of_plain_ids(server: ScriptedServer, pachca: PachcaClient) -> None:
-    server.json(
+async def test_page_of_plain_ids(server: FakePachca, pachca: PachcaClient) -> None:
+    reply_json(
+        server,
         "GET",
         "/messages/5/read_member_ids",
         {"data": [12, 13], "meta": {"paginate": {"next_page": "n", "has_next": False}}},

@@ -34,7 +34,8 @@ from pachca_async import (
     ValidationError,
 )
 from pachca_async.models import Message
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, chat, free_port, message
+from pachca_async.testing import FakePachca, Reply, api_error, message
+from tests.scripting import BASE_PATH, TOKEN, chat, count, free_port
 from tests.session.conftest import virtual_clock
 
 OK = Reply(200, {"data": message(5)})
@@ -44,13 +45,13 @@ AVATAR = Reply(200, {"data": {"image_url": "https://files.example/avatar.png"}})
 STEADY = RetryPolicy(random=lambda: 0.5)  # backoff exactly as configured: no jitter either way
 
 
-def gaps(server: ScriptedServer) -> list[float]:
+def gaps(server: FakePachca) -> list[float]:
     """Seconds between consecutive requests, as the server saw them."""
-    times = [r.at for r in server.requests]
+    times = [r.at for r in server.calls]
     return [round(b - a, 6) for a, b in itertools.pairwise(times)]
 
 
-def client(server: ScriptedServer, retry: RetryPolicy = STEADY, **options: Any) -> PachcaClient:
+def client(server: FakePachca, retry: RetryPolicy = STEADY, **options: Any) -> PachcaClient:
     return PachcaClient(TOKEN, base_url=server.base_url, retry=retry, **options)
 
 
@@ -61,7 +62,7 @@ def client(server: ScriptedServer, retry: RetryPolicy = STEADY, **options: Any) 
 @virtual_clock
 async def test_429_waits_retry_after_and_never_less(draw: float) -> None:
     async with (
-        ScriptedServer() as server,
+        FakePachca(base_path=BASE_PATH) as server,
         client(server, RetryPolicy(random=lambda: draw)) as pachca,
     ):
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": "3"}), OK)
@@ -73,10 +74,10 @@ async def test_429_waits_retry_after_and_never_less(draw: float) -> None:
 @virtual_clock
 async def test_429_on_post_is_retried() -> None:
     # a 429 means the server refused the request: sending it again cannot duplicate it
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("POST", "/messages", Reply(429, headers={"Retry-After": "1"}), OK)
         await pachca.messages.create_message(entity_id=1, content="once")
-    assert server.count("POST") == 2
+    assert count(server, "POST") == 2
 
 
 @virtual_clock
@@ -84,7 +85,7 @@ async def test_429_waits_until_http_date() -> None:
     now = 1_714_557_600.0
     retry = RetryPolicy(random=lambda: 0.0, wall_clock=lambda: now)
     later = email.utils.formatdate(now + 30, usegmt=True)
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": later}), OK)
         await pachca.messages.get_message(5)
     assert gaps(server) == [30.0]
@@ -92,7 +93,7 @@ async def test_429_waits_until_http_date() -> None:
 
 @virtual_clock
 async def test_429_without_retry_after_backs_off() -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", Reply(429), Reply(429), OK)
         await pachca.messages.get_message(5)
     assert gaps(server) == [0.5, 1.0]
@@ -101,20 +102,20 @@ async def test_429_without_retry_after_backs_off() -> None:
 @virtual_clock
 async def test_retry_after_above_the_cap_raises_at_once() -> None:
     loop = asyncio.get_running_loop()
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("POST", "/messages", Reply(429, headers={"Retry-After": "61"}), OK)
         started = loop.time()
         with pytest.raises(RateLimitError) as caught:
             await pachca.messages.create_message(entity_id=1, content="x")
         assert loop.time() - started < 1
     assert caught.value.retry_after == 61.0
-    assert server.count() == 1
+    assert count(server) == 1
 
 
 @virtual_clock
 async def test_the_cap_is_configurable() -> None:
     retry = STEADY.with_changes(max_retry_after=3600, deadline=None, jitter=0)
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": "900"}), OK)
         await pachca.messages.get_message(5)
     assert gaps(server) == [900.0]
@@ -136,10 +137,10 @@ SAFE_CALLS: list[tuple[str, str, Reply, Call]] = [
 async def test_server_errors_are_retried_where_safe(
     method: str, path: str, success: Reply, call: Call
 ) -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply(method, path, Reply(500), Reply(502, body="<html/>"), success)
         await call(pachca)
-    assert server.count(method, path) == 3
+    assert count(server, method, path) == 3
     assert gaps(server) == [0.5, 1.0]
 
 
@@ -148,10 +149,10 @@ async def test_server_errors_are_retried_where_safe(
 async def test_timeouts_and_drops_are_retried_where_safe(
     method: str, path: str, success: Reply, call: Call
 ) -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply(method, path, SLOW, Reply(drop=True), success)
         await call(pachca)
-    assert server.count(method, path) == 3
+    assert count(server, method, path) == 3
 
 
 @pytest.mark.parametrize(
@@ -167,18 +168,18 @@ async def test_timeouts_and_drops_are_retried_where_safe(
 async def test_post_that_reached_the_server_is_never_sent_twice(
     failure: Reply, error_type: type[PachcaError]
 ) -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("POST", "/messages", failure, Reply(201, {"data": message(9)}))
         with pytest.raises(PachcaError) as caught:
             await pachca.messages.create_message(entity_id=198, content="Hello")
     assert type(caught.value) is error_type
-    assert server.count("POST", "/messages") == 1
+    assert count(server, "POST", "/messages") == 1
 
 
 @virtual_clock
 async def test_post_whose_connection_failed_is_retried() -> None:
     port = free_port()
-    late = ScriptedServer(port=port)
+    late = FakePachca(base_path=BASE_PATH, port=port)
     events: list[RetryEvent] = []
 
     async def server_comes_up(event: RetryEvent) -> None:
@@ -196,7 +197,7 @@ async def test_post_whose_connection_failed_is_retried() -> None:
         await late.__aexit__(None, None, None)
     assert sent.id == 9
     assert [type(e.error) for e in events] == [ConnectError, ConnectError]
-    assert late.count("POST", "/messages") == 1
+    assert count(late, "POST", "/messages") == 1
 
 
 async def test_post_whose_connect_timed_out_is_retried(mocked: aioresponses) -> None:
@@ -235,11 +236,11 @@ async def test_post_cut_off_mid_answer_is_not_retried(mocked: aioresponses) -> N
 )
 @virtual_clock
 async def test_client_errors_are_not_retried(reply: Reply, error_type: type[PachcaError]) -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", reply, OK)
         with pytest.raises(error_type):
             await pachca.messages.get_message(5)
-    assert server.count() == 1
+    assert count(server) == 1
 
 
 # -- how long, how often -----------------------------------------------------------------------
@@ -248,7 +249,7 @@ async def test_client_errors_are_not_retried(reply: Reply, error_type: type[Pach
 @virtual_clock
 async def test_backoff_doubles_up_to_its_cap() -> None:
     retry = STEADY.with_changes(max_retries=5, backoff=0.5, max_backoff=3.0)
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
@@ -259,7 +260,7 @@ async def test_backoff_doubles_up_to_its_cap() -> None:
 @virtual_clock
 async def test_backoff_jitter_stays_within_its_fraction(draw: float) -> None:
     retry = RetryPolicy(backoff=1.0, jitter=0.5, random=lambda: draw)
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
@@ -271,17 +272,20 @@ async def test_backoff_jitter_stays_within_its_fraction(draw: float) -> None:
 @pytest.mark.parametrize("max_retries", [0, 1, 3])
 @virtual_clock
 async def test_attempts_stop_at_max_retries(max_retries: int) -> None:
-    async with ScriptedServer() as server, client(server, max_retries=max_retries) as pachca:
+    async with (
+        FakePachca(base_path=BASE_PATH) as server,
+        client(server, max_retries=max_retries) as pachca,
+    ):
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
-    assert server.count() == 1 + max_retries
+    assert count(server) == 1 + max_retries
 
 
 @virtual_clock
 async def test_no_retry_starts_after_the_deadline() -> None:
     retry = STEADY.with_changes(max_retries=10, backoff=2.0, max_backoff=100, deadline=5.0)
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
@@ -292,24 +296,24 @@ async def test_no_retry_starts_after_the_deadline() -> None:
 async def test_deadline_counts_time_spent_waiting_for_answers() -> None:
     retry = STEADY.with_changes(deadline=60.0)
     loop = asyncio.get_running_loop()
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", SLOW)
         started = loop.time()
         with pytest.raises(APITimeoutError):
             await pachca.messages.get_message(5)
         assert loop.time() - started == pytest.approx(60.5, abs=0.1)
-    assert server.count() == 2  # 30 s + 0.5 s + 30 s, then 1 s more would pass 60 s
+    assert count(server) == 2  # 30 s + 0.5 s + 30 s, then 1 s more would pass 60 s
 
 
 @virtual_clock
 async def test_retry_after_past_the_deadline_is_not_waited() -> None:
     retry = STEADY.with_changes(deadline=10.0)
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", Reply(429, headers={"Retry-After": "30"}), OK)
         with pytest.raises(RateLimitError) as caught:
             await pachca.messages.get_message(5)
     assert caught.value.retry_after == 30.0
-    assert server.count() == 1
+    assert count(server) == 1
 
 
 # -- visibility --------------------------------------------------------------------------------
@@ -324,7 +328,7 @@ async def test_hook_sees_every_retry() -> None:
         events.append(event)
 
     retry = STEADY.with_changes(on_retry=record)
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply(
             "GET", "/messages/5", Reply(503), Reply(429, headers={"Retry-After": "2"}), SLOW, OK
         )
@@ -342,7 +346,7 @@ async def test_hook_sees_every_retry() -> None:
 async def test_plain_function_hook_works_too() -> None:
     seen: list[int] = []
     retry = STEADY.with_changes(on_retry=lambda event: seen.append(event.attempt))
-    async with ScriptedServer() as server, client(server, retry) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server, retry) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE, OK)
         await pachca.messages.get_message(5)
     assert seen == [1]
@@ -351,7 +355,7 @@ async def test_plain_function_hook_works_too() -> None:
 @virtual_clock
 async def test_each_retry_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="pachca_async")
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE, UNAVAILABLE, OK)
         await pachca.messages.get_message(5)
     retries = [r for r in caplog.records if r.levelno == logging.INFO]
@@ -371,31 +375,31 @@ async def chunks() -> AsyncIterator[bytes]:
 
 @virtual_clock
 async def test_streamed_body_is_never_sent_twice() -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("PUT", "/profile/avatar", UNAVAILABLE)  # PUT: safe to repeat, but not this
         with pytest.raises(ServerError):
             await pachca.profile.update_profile_avatar(image=chunks())
-    assert server.count("PUT") == 1
-    assert b"\x89PNG...." in server.last.body
+    assert count(server, "PUT") == 1
+    assert b"\x89PNG...." in server.calls[-1].raw
 
 
 @virtual_clock
 async def test_body_that_can_be_read_again_is_resent_whole() -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("PUT", "/profile/avatar", UNAVAILABLE, UNAVAILABLE, AVATAR)
         await pachca.profile.update_profile_avatar(image=b"\x89PNG....")
-    assert server.count("PUT") == 3
-    assert len({r.body for r in server.requests}) == 1  # each attempt sent the same whole form
-    assert b"\x89PNG....\r\n" in server.last.body
+    assert count(server, "PUT") == 3
+    assert len({r.raw for r in server.calls}) == 1  # each attempt sent the same whole form
+    assert b"\x89PNG....\r\n" in server.calls[-1].raw
 
 
 @virtual_clock
 async def test_with_options_changes_retries_for_the_copy_only() -> None:
-    async with ScriptedServer() as server, client(server) as pachca:
+    async with FakePachca(base_path=BASE_PATH) as server, client(server) as pachca:
         server.reply("GET", "/messages/5", UNAVAILABLE)
         with pytest.raises(ServerError):
             await pachca.with_options(max_retries=0).messages.get_message(5)
-        assert server.count() == 1
+        assert count(server) == 1
         with pytest.raises(ServerError):
             await pachca.messages.get_message(5)
-        assert server.count() == 1 + 4
+        assert count(server) == 1 + 4

@@ -18,7 +18,8 @@ from pachca_async import (
     RetryEvent,
     RetryPolicy,
 )
-from tests.scripted_server import TOKEN, Reply, ScriptedServer, api_error, free_port, message
+from pachca_async.testing import FakePachca, Reply, api_error, message
+from tests.scripting import BASE_PATH, TOKEN, free_port
 from tests.session.conftest import virtual_clock
 
 FAILURES = [
@@ -56,7 +57,7 @@ async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
         return response
 
     retry = RetryPolicy(max_retries=1, on_retry=events.append)
-    async with ScriptedServer() as server:
+    async with FakePachca(base_path=BASE_PATH) as server:
         for id, failure in enumerate(FAILURES):
             server.reply("GET", f"/messages/{id}", failure)
         async with PachcaClient(
@@ -68,7 +69,7 @@ async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
                     await pachca.messages.get_message(id)
                 except PachcaError as error:
                     errors.append(error)
-            assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in server.requests)
+            assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in server.calls)
             try:
                 await pachca.messages.create_message(content="x")  # type: ignore[call-overload]
             except PachcaError as error:
@@ -91,7 +92,7 @@ async def test_token_never_shows(caplog: pytest.LogCaptureFixture) -> None:
     assert "<redacted>" in repr(requests[0])
 
 
-async def test_network_errors_keep_no_aiohttp_exception(server: ScriptedServer) -> None:
+async def test_network_errors_keep_no_aiohttp_exception(server: FakePachca) -> None:
     """aiohttp's exceptions may carry the request's headers: none hangs off ours."""
     server.reply("GET", "/messages/5", Reply(drop=True))
     refused = f"http://127.0.0.1:{free_port()}"

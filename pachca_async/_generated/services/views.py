@@ -155,8 +155,8 @@ class ViewsService(Service):
         The answer to a `view`/`submit` event given by a call instead of the webhook's HTTP answer,
         for bots that read events without a webhook URL. `view_id` and `submit_id` come in the
         event. Without `errors` the form closes as sent; with them it stays open showing each text
-        under its field. Pachca waits 5 seconds for the answer; after that the user sees a failed
-        submission and the values are kept for a retry.
+        under its field. Once the submission can no longer be answered (Pachca does not state after
+        how long) the call is refused with `submit_expired`.
 
         Requires the `views:write` scope.
 
