@@ -8,7 +8,7 @@ BENCH_VENV := bench/.venv
 BENCH_BIN := $(BENCH_VENV)/bin
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install generate test demo lint format bench clean
+.PHONY: install generate update-spec test demo lint format bench clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -27,6 +27,13 @@ $(NODE_STAMP): package.json package-lock.json
 	fi
 
 generate: $(STAMP)
+	$(BIN)/python -m codegen
+
+# Pachca's new spec into ours (their structure, our words), then the package from it:
+# `make update-spec FROM=path/to/published/openapi.yaml`.
+update-spec: $(STAMP)
+	@test -n "$(FROM)" || { echo "usage: make update-spec FROM=path/to/openapi.yaml"; exit 2; }
+	$(BIN)/python -m codegen.update_spec "$(FROM)"
 	$(BIN)/python -m codegen
 
 test: install

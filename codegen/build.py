@@ -11,7 +11,8 @@ from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser import GeneratorData
 from openapi_python_client.schema import OpenAPI
 
-from .normalize import SpecError, normalize, operations, pointer
+from .normalize import Notes, SpecError, normalize, operations, pointer
+from .overlay import Overlay
 from .render import ViewBuilder, render
 
 CONFIG = ConfigFile(use_path_prefixes_for_title_model_names=False, docstrings_on_attributes=True)
@@ -21,15 +22,26 @@ class GenerationError(SpecError):
     """The spec cannot be generated from: the message names the JSON pointer at fault."""
 
 
-def build(spec: dict[str, Any], out: Path) -> list[Path]:
-    """Render the generated package for `spec` into the empty folder `out`."""
+def build(spec: dict[str, Any], out: Path, overlay: Overlay, notes: Notes) -> list[Path]:
+    """Render the generated package for `spec` into the empty folder `out`.
+
+    Whatever goes wrong comes out as a `GenerationError`, never a traceback: a bug of ours that
+    a new spec trips over still names the step it happened in.
+    """
+    step = "normalize"
     try:
-        fixed = normalize(spec)
+        fixed = normalize(spec, overlay, notes)
+        step = "validate"
         validate(fixed)
+        step = "parse"
         parsed = parse(fixed)
-        return render(ViewBuilder(fixed, parsed).build(), out)
+        step = "render"
+        return render(ViewBuilder(fixed, parsed, overlay, notes).build(), out)
     except SpecError as error:
         raise GenerationError(error.pointer, error.detail) from None
+    except Exception as error:  # reported with the step it failed in, instead of a traceback
+        detail = f"{step} failed on this spec: {type(error).__name__}: {error}"
+        raise GenerationError("", detail) from None
 
 
 def validate(spec: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 `openapi.yaml` keeps Pachca's published structure as it is, quirks included, so that their next
 release can be dropped in unchanged. Everything the published spec gets wrong, and everything
 openapi-python-client would misread, is fixed here instead. Facts the generated code needs but the
-spec does not state are added as `x-sdk-*` extensions:
+spec does not state come from `codegen/overlay.yaml` and are added as `x-sdk-*` extensions:
 
 - `x-sdk-discriminator` (on a union): pick the variant by the values of some properties.
 - `x-sdk-fallback` (on a union): the schema that anything unknown parses into; it keeps the whole
@@ -13,6 +13,8 @@ spec does not state are added as `x-sdk-*` extensions:
 - `x-sdk-wire-name` (on a query parameter): the name sent on the wire (`chat_ids[]`).
 - `x-sdk-result` (on an operation): `location` when the result is the `Location` header.
 - `x-sdk-rate-class` (on an operation): which of Pachca's rate limits the call counts against.
+- `x-sdk-rate-key` (on an operation): which arguments name the chat it counts against.
+- `x-sdk-helpers` (on an operation): hand-written methods that join its service.
 - `x-sdk-url-param` (on an operation): the argument that carries the absolute URL to call.
 - `x-sdk-extends` (on an object): the class this one subclasses; it has the same properties and
   requires at least as many, so its instances are valid wherever the base is expected.
@@ -22,117 +24,49 @@ spec does not state are added as `x-sdk-*` extensions:
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from .errors import SpecError as SpecError
+from .errors import pointer as pointer
+from .overlay import Overlay
+from .overlay import load as load_overlay
 
 Spec = dict[str, Any]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 REF_PREFIX = "#/components/schemas/"
 
-# Which audit `details` shape belongs to which `event_key` (Pachca's audit-log guide). Events that
-# are not listed here carry an empty object, as the guide says; unknown events keep their raw dict.
-AUDIT_DETAILS_BY_EVENT_KEY: Mapping[str, tuple[str, ...]] = {
-    "AuditDetailsUserUpdated": ("user_updated",),
-    "AuditDetailsRoleChanged": ("user_role_changed",),
-    "AuditDetailsInviter": ("user_chat_join",),
-    "AuditDetailsInitiator": ("user_chat_leave", "user_added_to_tag", "user_removed_from_tag"),
-    "AuditDetailsChatRenamed": ("chat_renamed",),
-    "AuditDetailsChatPermission": ("chat_permission_changed",),
-    "AuditDetailsTagName": ("tag_created", "tag_deleted"),
-    "AuditDetailsTagChat": ("tag_added_to_chat",),
-    "AuditDetailsChatId": ("tag_removed_from_chat",),
-    "AuditDetailsTokenScopes": (
-        "access_token_created",
-        "access_token_updated",
-        "access_token_destroy",
-    ),
-    "AuditDetailsBot": ("bot_deleted", "bot_token_recreated"),
-    "AuditDetailsBotScopes": ("bot_scopes_updated",),
-    "AuditDetailsBotWebhookSettings": ("bot_webhook_settings_updated",),
-    "AuditDetailsBotOAuthClient": ("bot_oauth_client_updated",),
-    "AuditDetailsOAuthAuthorizationGranted": ("oauth_authorization_granted",),
-    "AuditDetailsOAuthAuthorizationRevoked": ("oauth_authorization_revoked",),
-    "AuditDetailsKms": ("kms_encrypt", "kms_decrypt"),
-    "AuditDetailsDlp": ("dlp_violation_detected",),
-    "AuditDetailsSearch": ("search_users_api", "search_chats_api", "search_messages_api"),
-    "AuditDetailsVideoCallStarted": ("video_call_started",),
-    "AuditDetailsVideoCallFinished": ("video_call_finished",),
-    "AuditDetailsVideoCallRecording": ("video_call_recording_ready",),
-    # After 2026-08-08 (pachca-sdk 1.6.1); used once openapi.yaml has the classes.
-    "AuditDetailsLoginGrantCreated": ("login_grant_created",),
-    "AuditDetailsLoginGrantApproved": ("login_grant_approved",),
-    "AuditDetailsLoginGrantDenied": ("login_grant_denied",),
-    "AuditDetailsDeviceAuthorizationApproved": ("oauth_device_authorization_approved",),
-    "AuditDetailsDeviceAuthorizationDenied": ("oauth_device_authorization_denied",),
-    "AuditDetailsBotOAuthClientDisabled": ("bot_oauth_client_disabled",),
-    "AuditDetailsBotOAuthClientSecretRotated": ("bot_oauth_client_secret_rotated",),
-    "AuditDetailsToken": ("bot_token_created", "bot_token_reissued", "bot_token_deleted"),
-    "AuditDetailsBotTokenUpdated": ("bot_token_updated",),
-}
-AUDIT_DETAILS_EMPTY = "AuditDetailsEmpty"
-
-# Pachca's rate limits by kind of call (docs/api/limits.md).
-MESSAGE_WRITE = {("post", "/messages"), ("put", "/messages/{id}"), ("delete", "/messages/{id}")}
-WEBHOOK_EVENTS = {("get", "/webhooks/events")}
-
-# Request objects that are stricter versions of another. A file attached to a new message (type
-# and size required) is a valid file for an edit too, so one value, such as what
-# `files.upload` returns, type-checks in both calls.
-SUBTYPES: Mapping[str, str] = {
-    "MessageCreateRequestMessageFilesItem": "MessageUpdateRequestMessageFilesItem",
-}
-
-# Fields that hold a token or a secret, by schema: no repr shows them.
-SECRETS: Mapping[str, tuple[str, ...]] = {
-    "BotCreateResponse": ("access_token", "client_secret"),
-    "BotResponse": ("client_secret",),
-    "BotSelfTokenResponse": ("access_token",),
-    "BotAccessToken": ("token",),
-    "BotWebhook": ("secret_token",),
-    "OAuthToken": ("access_token", "refresh_token"),
-    "OAuthTokenRequest": ("code", "client_secret", "code_verifier"),
-    "OAuthRevokeRequest": ("token", "client_secret"),
-}
-
-# What unknown webhook payloads and unknown audit details parse into.
-UNKNOWN_WEBHOOK_PAYLOAD = "UnknownWebhookPayload"
-UNKNOWN_AUDIT_DETAILS = "UnknownAuditDetails"
+Notes = list[str]
+"""What the pass skipped, and why: printed with the change report."""
 
 
-class SpecError(ValueError):
-    """The spec cannot be generated from; `pointer` is the JSON pointer at fault."""
+def normalize(
+    spec: Mapping[str, Any], overlay: Overlay | None = None, notes: Notes | None = None
+) -> Spec:
+    """Return a fixed copy of `spec`; the input is not modified.
 
-    def __init__(self, pointer: str, message: str) -> None:
-        super().__init__(f"{pointer}: {message}" if pointer else message)
-        self.pointer = pointer
-        self.detail = message
-
-
-def normalize(spec: Mapping[str, Any]) -> Spec:
-    """Return a fixed copy of `spec`; the input is not modified."""
+    Each fix applies where its pattern is found; where the spec lacks it, the fix is skipped and
+    a line saying so goes to `notes`.
+    """
     out: Spec = copy.deepcopy(dict(spec))
+    facts = overlay if overlay is not None else load_overlay()
+    skipped = notes if notes is not None else []
     _check_shape(out)
-    for fix in (
-        _keep_nullable_refs,
-        _name_inline_objects,
-        _mark_subtypes,
-        _discriminate_unions,
-        _select_audit_details,
-        _rails_array_params,
-        _mark_results,
-        _classify_rate_limits,
-        _mark_external_urls,
-        _mark_secrets,
-    ):
-        fix(out)
+    _keep_nullable_refs(out)
+    _name_inline_objects(out)
+    _camel_path_params(out)
+    _mark_subtypes(out, facts, skipped)
+    _select_by_sibling(out, facts, skipped)
+    _discriminate_unions(out, facts, skipped)
+    _rails_array_params(out)
+    _mark_results(out)
+    _apply_operation_facts(out, facts, skipped)
+    _mark_external_urls(out)
+    _mark_secrets(out, facts, skipped)
     return out
-
-
-def pointer(*parts: str | int) -> str:
-    """A JSON pointer built from unescaped parts."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def operations(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -233,27 +167,69 @@ def _name_inline_objects(spec: Spec) -> None:
                 visit(body, name)
 
 
-def _mark_subtypes(spec: Spec) -> None:
-    """Mark the objects of `SUBTYPES` with `x-sdk-extends`, once they are named.
+def _camel_path_params(spec: Spec) -> None:
+    """Path parameters spelled `{chatId}` become `{chat_id}`, as on Pachca's other paths.
 
-    The pair must have the same properties, and the subtype must require everything the base
-    requires; a spec where that no longer holds fails here instead of generating a wrong class.
+    The name inside the braces never reaches the wire, and the generator looks parameters up by
+    their snake_case name: renaming the template and the parameter together changes nothing sent.
     """
-    titled = {
+    paths = spec["paths"]
+    for path in list(paths):
+        names = re.findall(r"{([^}]+)}", path)
+        renames = {n: _snake(n) for n in names if _snake(n) != n}
+        if not renames:
+            continue
+        new_path = path
+        for old, new in renames.items():
+            new_path = new_path.replace("{" + old + "}", "{" + new + "}")
+        if new_path in paths:
+            raise SpecError(pointer("paths", path), f"clashes with {new_path} once snake_cased")
+        item = paths.pop(path)
+        paths[new_path] = item
+        for node in [item, *(item[m] for m in HTTP_METHODS if m in item)]:
+            for param in node.get("parameters", []):
+                if param.get("in") == "path" and param.get("name") in renames:
+                    param["name"] = renames[param["name"]]
+
+
+def _snake(text: str) -> str:
+    words = re.split(r"[^0-9A-Za-z]+|(?<=[a-z0-9])(?=[A-Z])", text)
+    return "_".join(w.lower() for w in words if w)
+
+
+def _titled(spec: Spec) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every named object schema (component or titled inline object) with its pointer."""
+    found = {
         node["title"]: (where, node)
         for where, node in _walk(spec, "")
         if isinstance(node.get("title"), str) and "properties" in node
     }
-    for name, base in SUBTYPES.items():
-        if name not in titled or base not in titled:
+    for name, node in schemas(spec).items():
+        if isinstance(node, dict) and "properties" in node:
+            found.setdefault(name, (pointer("components", "schemas", name), node))
+    return found
+
+
+def _mark_subtypes(spec: Spec, overlay: Overlay, notes: Notes) -> None:
+    """Mark the overlay's `extends` pairs with `x-sdk-extends`, once objects are named.
+
+    The pair must have the same properties, and the subtype must require everything the base
+    requires; where that does not hold (or either is missing), the pair is skipped.
+    """
+    titled = _titled(spec)
+    for name, entry in overlay.schemas.items():
+        base = entry.get("extends")
+        if base is None:
             continue
-        where, node = titled[name]
+        if name not in titled or base not in titled:
+            notes.append(f"skipped: {name} extends {base} (not both in the spec)")
+            continue
+        node = titled[name][1]
         base_node = titled[base][1]
-        if list(node["properties"]) != list(base_node["properties"]):
-            raise SpecError(where, f"cannot extend {base}: the properties differ")
         missing = set(base_node.get("required", [])) - set(node.get("required", []))
-        if missing:
-            raise SpecError(where, f"cannot extend {base}: {sorted(missing)} not required")
+        if list(node["properties"]) != list(base_node["properties"]) or missing:
+            notes.append(f"skipped: {name} extends {base} (properties or required differ)")
+            continue
         node["x-sdk-extends"] = base
 
 
@@ -284,53 +260,106 @@ def _enum_values(spec: Spec, prop: Mapping[str, Any] | None) -> list[Any]:
     return _enum_values(spec, schemas(spec).get(target)) if target else []
 
 
-def _discriminate_unions(spec: Spec) -> None:
-    """Unions of objects get a value-based discriminator.
+def _enum_keys(spec: Spec, schema: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The properties of an object that only take listed values, with those values."""
+    found = {}
+    for key, prop in schema.get("properties", {}).items():
+        values = _enum_values(spec, prop)
+        if values and all(isinstance(v, str | int | bool) for v in values):
+            found[key] = [str(v) for v in values]
+    return found
 
-    Variants that all carry a one-value `type` enum are picked by `type`. The webhook payload
-    union (`x-union-deserializer: webhook-payload`) is picked by (`type`, `event`), since two
-    payloads share `type: message`; an unknown pair parses into `UnknownWebhookPayload`.
+
+def _discriminate_unions(spec: Spec, overlay: Overlay, notes: Notes) -> None:
+    """Unions of objects get a discriminator, found from the variants' shapes.
+
+    By value first: the properties every variant restricts to listed values (`type`, `event`,
+    ...) are tried as growing prefixes in the first variant's order (`type`, then `type` and
+    `event`), then any other set of up to three; the first whose value tuples pick one variant
+    each wins. Else by presence: properties each variant either requires or does not declare,
+    whose presence pattern picks one variant each. Unions a sibling selects (the overlay's
+    `select`) are left to that rule, and unions nothing refers to are skipped. Two variants
+    nothing tells apart are an error naming both.
     """
     all_schemas = schemas(spec)
+    used = {ref_name(node) for _, node in _walk(spec, "") if "$ref" in node}
     for name, union in list(all_schemas.items()):
         variants = _variants(spec, union)
-        if not variants:
+        if len(variants) < 2 or union.get("x-sdk-selected"):
             continue
-        webhook = union.get("x-union-deserializer") == "webhook-payload"
-        keys = ["type", "event"] if webhook else ["type"]
-        mapping: dict[str, str] = {}
-        for variant in variants:
-            props = all_schemas[variant].get("properties", {})
-            combos: list[list[str]] = [[]]
-            for key in keys:
-                values = _enum_values(spec, props.get(key))
-                if not values or (key == "type" and len(values) != 1):
-                    combos = []
-                    break
-                combos = [[*c, str(v)] for c in combos for v in values]
-            if not combos:
-                break
-            for combo in combos:
-                label = " ".join(combo)
-                if label in mapping:
-                    raise SpecError(
-                        pointer("components", "schemas", name),
-                        f"variants {mapping[label]} and {variant} both match {label!r}",
-                    )
-                mapping[label] = variant
-        else:
-            union["x-sdk-discriminator"] = {"properties": keys, "mapping": mapping}
-            if webhook:
-                _add_fallback(
-                    spec,
-                    name,
-                    UNKNOWN_WEBHOOK_PAYLOAD,
-                    "A webhook payload of a kind this SDK does not know yet.",
-                    extra={
-                        "type": {"type": "string", "description": "Payload kind, as sent."},
-                        "event": {"type": "string", "description": "Event name, as sent."},
-                    },
-                )
+        if name not in used:
+            notes.append(f"skipped: telling {name}'s variants apart (nothing refers to it)")
+            continue
+        nodes = [all_schemas[v] for v in variants]
+        shapes = [_enum_keys(spec, node) for node in nodes]
+        common = [k for k in shapes[0] if all(k in s for s in shapes)]
+        rule = _by_value(variants, shapes, common) or _by_presence(variants, nodes)
+        if rule is None:
+            clash = _value_mapping(variants, shapes, tuple(common[:3]))[1]
+            first, second, label = clash or (variants[0], variants[1], "")
+            matched = f" both match {label!r}" if label else " have no property to tell them by"
+            raise SpecError(
+                pointer("components", "schemas", name), f"variants {first} and {second}{matched}"
+            )
+        union["x-sdk-discriminator"] = rule
+        fallback = overlay.schemas.get(name, {}).get("fallback")
+        if fallback:
+            keys = [] if rule.get("presence") else rule["properties"]
+            extra = {k: {"type": "string", "description": f"`{k}`, as sent."} for k in keys}
+            what = overlay.schemas[name].get("description", f"A `{name}` this SDK does not know.")
+            _add_fallback(spec, name, fallback, what, extra)
+
+
+def _by_value(
+    variants: list[str], shapes: list[dict[str, list[str]]], common: list[str]
+) -> dict[str, Any] | None:
+    for keys in _key_sets(common):
+        mapping = _value_mapping(variants, shapes, keys)[0]
+        if mapping is not None:
+            return {"properties": list(keys), "mapping": mapping}
+    return None
+
+
+def _by_presence(variants: list[str], nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Which of some properties an object has picks its variant (`1`: present, `0`: absent)."""
+    required = [set(node.get("required", [])) for node in nodes]
+    declared = [set(node.get("properties", {})) for node in nodes]
+    candidates = sorted(
+        key
+        for key in set().union(*required)
+        if all(key in req or key not in dec for req, dec in zip(required, declared, strict=True))
+    )
+    for size in (1, 2, 3):
+        for keys in itertools.combinations(candidates, size):
+            labels = [" ".join("1" if k in req else "0" for k in keys) for req in required]
+            if len(set(labels)) == len(labels):
+                mapping = dict(zip(labels, variants, strict=True))
+                return {"properties": list(keys), "mapping": mapping, "presence": True}
+    return None
+
+
+def _key_sets(keys: list[str]) -> Iterator[tuple[str, ...]]:
+    prefixes = [tuple(keys[:n]) for n in range(1, min(len(keys), 3) + 1)]
+    yield from prefixes
+    for size in (1, 2, 3):
+        yield from (c for c in itertools.combinations(keys, size) if c not in prefixes)
+
+
+def _value_mapping(
+    variants: list[str], shapes: list[dict[str, list[str]]], keys: tuple[str, ...]
+) -> tuple[dict[str, str] | None, tuple[str, str, str] | None]:
+    """Value tuple → variant, or None and the first two variants that share a tuple."""
+    mapping: dict[str, str] = {}
+    for variant, shape in zip(variants, shapes, strict=True):
+        combos: list[list[str]] = [[]]
+        for key in keys:
+            combos = [[*c, v] for c in combos for v in shape[key]]
+        for combo in combos:
+            label = " ".join(combo)
+            if label in mapping and mapping[label] != variant:
+                return None, (mapping[label], variant, label)
+            mapping[label] = variant
+    return mapping, None
 
 
 def _add_fallback(
@@ -354,36 +383,43 @@ def _add_fallback(
     schemas(spec)[union]["x-sdk-fallback"] = name
 
 
-def _select_audit_details(spec: Spec) -> None:
-    """`AuditEventDetailsUnion` has no discriminator and its first variant matches anything.
+def _select_by_sibling(spec: Spec, overlay: Overlay, notes: Notes) -> None:
+    """The overlay's `select`: a union property picked by a sibling's value.
 
-    Pick the variant by the audit event's `event_key` instead; unknown keys parse into
-    `UnknownAuditDetails`, which keeps the raw object.
+    `AuditEvent.details` has no discriminator and its first variant matches anything, so the
+    variant is picked by `event_key`, as Pachca's audit guide pairs them; variants the spec does
+    not have are left out, other documented keys take `default`, unknown keys the fallback.
     """
     all_schemas = schemas(spec)
-    event = all_schemas.get("AuditEvent")
-    if event is None or "details" not in event.get("properties", {}):
-        return
-    variants = set(_variants(spec, all_schemas.get("AuditEventDetailsUnion", {})))
-    mapping = {
-        key: name
-        for name, keys in AUDIT_DETAILS_BY_EVENT_KEY.items()
-        if name in variants
-        for key in keys
-    }
-    if AUDIT_DETAILS_EMPTY in variants:
-        for key in _enum_values(spec, event["properties"].get("event_key")):
-            mapping.setdefault(str(key), AUDIT_DETAILS_EMPTY)
-    event["properties"]["details"]["x-sdk-select-by"] = {
-        "property": "event_key",
-        "mapping": dict(sorted(mapping.items())),
-    }
-    _add_fallback(
-        spec,
-        "AuditEventDetailsUnion",
-        UNKNOWN_AUDIT_DETAILS,
-        "Details of an audit event this SDK does not know yet.",
-    )
+    for name, entry in overlay.schemas.items():
+        rule = entry.get("select")
+        if rule is None:
+            continue
+        node = all_schemas.get(name, {})
+        props = node.get("properties", {})
+        prop = props.get(rule["property"])
+        union = None if prop is None else ref_name(prop) or ref_name((prop.get("allOf") or [{}])[0])
+        if prop is None or union is None or rule["by"] not in props:
+            notes.append(
+                f"skipped: {name}.{rule['property']} selected by {rule['by']} (not in spec)"
+            )
+            continue
+        variants = set(_variants(spec, all_schemas[union]))
+        mapping = {
+            str(key): variant
+            for variant, keys in rule.get("variants", {}).items()
+            if variant in variants
+            for key in keys
+        }
+        default = rule.get("default")
+        if default in variants:
+            for key in _enum_values(spec, props[rule["by"]]):
+                mapping.setdefault(str(key), default)
+        prop["x-sdk-select-by"] = {"property": rule["by"], "mapping": dict(sorted(mapping.items()))}
+        all_schemas[union]["x-sdk-selected"] = True
+        if rule.get("fallback"):
+            what = rule.get("description", f"A `{union}` this SDK does not know.")
+            _add_fallback(spec, union, rule["fallback"], what)
 
 
 def _rails_array_params(spec: Spec) -> None:
@@ -411,18 +447,21 @@ def _mark_results(spec: Spec) -> None:
                 op["x-sdk-result"] = "location"
 
 
-def _classify_rate_limits(spec: Spec) -> None:
-    """Tag every operation with the rate limit it counts against (docs/api/limits.md)."""
-    for path, method, op in operations(spec):
-        if (method, path) in MESSAGE_WRITE:
-            rate_class = "message_write"
-        elif method == "get" and (path == "/messages" or path.startswith("/messages/")):
-            rate_class = "message_read"
-        elif (method, path) in WEBHOOK_EVENTS:
-            rate_class = "webhook_events"
-        else:
-            rate_class = "other"
-        op["x-sdk-rate-class"] = rate_class
+def _apply_operation_facts(spec: Spec, overlay: Overlay, notes: Notes) -> None:
+    """The overlay's facts by operationId: rate class, rate-key source, helpers."""
+    present = set()
+    for _, _, op in operations(spec):
+        op_id = op["operationId"]
+        facts = overlay.operation(op_id)
+        present.add(op_id)
+        op["x-sdk-rate-class"] = facts.get("rate", "other")
+        if facts.get("rate_key"):
+            op["x-sdk-rate-key"] = dict(facts["rate_key"])
+        if facts.get("helpers"):
+            op["x-sdk-helpers"] = facts["helpers"]
+    for op_id in overlay.operations:
+        if op_id not in present:
+            notes.append(f"skipped: overlay facts of {op_id} (no such operation)")
 
 
 def _mark_external_urls(spec: Spec) -> None:
@@ -436,10 +475,17 @@ def _mark_external_urls(spec: Spec) -> None:
         op["x-sdk-url-param"] = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _mark_secrets(spec: Spec) -> None:
-    """Mark the properties of `SECRETS` with `x-sdk-secret`, where the spec has them."""
-    for name, fields in SECRETS.items():
-        properties = schemas(spec).get(name, {}).get("properties", {})
+def _mark_secrets(spec: Spec, overlay: Overlay, notes: Notes) -> None:
+    """Mark the overlay's `secrets` properties with `x-sdk-secret`, where the spec has them."""
+    for name, entry in overlay.schemas.items():
+        fields = entry.get("secrets")
+        if not fields:
+            continue
+        node = schemas(spec).get(name)
+        if node is None:
+            notes.append(f"skipped: secrets of {name} (not in the spec)")
+            continue
+        properties = node.get("properties", {})
         for field in fields:
             if field in properties:
                 properties[field]["x-sdk-secret"] = True

@@ -25,7 +25,6 @@ from ._decode import decode
 from ._downloads import download
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
-from ._exports import Chats
 from ._files import Progress
 from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
@@ -36,7 +35,6 @@ from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, Request, Response, Sink, Transport
 from ._types import UNSET, Unset
-from ._uploads import Files
 from ._version import __version__
 
 T = TypeVar("T")
@@ -76,9 +74,6 @@ class PachcaClient(Services):
         proxy, ssl: Passed to aiohttp for every request.
         **session_options: Passed to the `ClientSession` the client makes (`connector`, ...).
     """
-
-    files: Files
-    chats: Chats
 
     def __init__(
         self,
@@ -133,8 +128,6 @@ class PachcaClient(Services):
             [*self._middlewares, retry_requests(retry), *pacing, log_requests], self._transport
         )
         Services.__init__(self, self)
-        self.files = Files(self)
-        self.chats = Chats(self)
 
     def with_options(
         self,

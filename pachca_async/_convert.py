@@ -133,14 +133,17 @@ class _Converter(cattrs.Converter):
         return lambda value, _: hook(value, t)
 
     def _discriminated_hook(self, rule: Discriminator) -> StructureHook:
-        keys = rule.keys
+        keys, presence = rule.keys, rule.presence
         hooks = {values: self._bound(cls) for values, cls in rule.variants.items()}
         fallback = self._fallback(rule.fallback)
 
         def structure_variant(value: Any, _: Any) -> Any:
             if not isinstance(value, Mapping):
                 raise TypeError(f"expected an object, got {type(value).__name__}")
-            hook = hooks.get(tuple(str(value.get(k)) for k in keys))
+            if presence:
+                hook = hooks.get(tuple("1" if k in value else "0" for k in keys))
+            else:
+                hook = hooks.get(tuple(str(value.get(k)) for k in keys))
             if hook is not None:
                 return hook(value)
             if fallback is not None:

@@ -228,6 +228,13 @@ class InvalidRequestError(PachcaError, ValueError):
     """
 
 
+class OperationUnavailableError(PachcaError):
+    """A hand-written helper needs an API call that the spec this SDK was generated from lacks.
+
+    Raised when the helper is called, before anything is sent.
+    """
+
+
 class StorageError(PachcaError):
     """The file storage (not the Pachca API) refused a transfer.
 

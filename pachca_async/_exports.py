@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 from ._decode import storage_error
 from ._downloads import FileSink
 from ._exceptions import DownloadError
 from ._files import Progress
-from ._generated.services.chats import ChatsService
+from ._service import Service, operation
 from ._storage import Client, storage_operation, storage_request, succeeded
 
 FETCH_EXPORT = storage_operation("chats.save_export", "GET")
 
 
-class Chats(ChatsService):
-    """Calls tagged "Chats", plus `save_export`."""
+class ExportHelpers(Service):
+    """`save_export`, in the service of `ExportOperations_downloadExport` (see
+    `codegen/overlay.yaml`): `pachca.chats` today."""
 
-    __slots__ = ("_client",)
+    __slots__ = ()
 
-    def __init__(self, client: Client) -> None:
-        super().__init__(client)
-        self._client = client
+    @property
+    def _client(self) -> Client:
+        return cast(Client, self._requester)
 
     async def save_export(
         self, id: int, path: str | os.PathLike[str], *, progress: Progress | None = None
@@ -51,7 +53,9 @@ class Chats(ChatsService):
         refreshed = False
         with FileSink(target, progress) as sink:
             while True:
-                url = await self.download_export(id)
+                url: str = await self._call(
+                    operation("ExportOperations_downloadExport"), {"id": id}
+                )
                 request = storage_request(self._client, FETCH_EXPORT, url, sink=sink)
                 response = await self._client._send(request)
                 if succeeded(response):

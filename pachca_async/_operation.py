@@ -8,9 +8,12 @@ counts against) and nothing about how: no I/O happens here.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 import attrs
+
+from ._types import UNSET
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -95,6 +98,18 @@ class Result:
 
 
 @attrs.frozen
+class RateKeySource:
+    """Which arguments name the chat a call counts against (from `codegen/overlay.yaml`)."""
+
+    chat_id: str | None = None
+    """The argument holding the chat's id."""
+    chat_type: str | None = None
+    """The argument holding the chat's kind; a discussion when the caller leaves it out."""
+    message_id: str | None = None
+    """The argument holding a message id, whose chat the rate limiter learnt from an answer."""
+
+
+@attrs.frozen
 class Operation(Generic[T_co]):
     """One call of the Pachca API; `T_co` is what awaiting it returns."""
 
@@ -109,6 +124,8 @@ class Operation(Generic[T_co]):
     body: Body | None = None
     pagination: Literal["list", "search"] | None = None
     rate_class: RateClass = RateClass.OTHER
+    rate_key: RateKeySource | None = None
+    """Where the chat of a per-chat rate limit comes from; `None`: the class's one bucket."""
     scope: str | None = None
     plan: str | None = None
     auth: bool = True
@@ -116,6 +133,20 @@ class Operation(Generic[T_co]):
     """The argument carrying an absolute URL to call instead of `path` (`direct_url`)."""
     headers: tuple[tuple[str, str], ...] = ()
     """Sent with every call (`Prefer: return=representation` asks for the result in the answer)."""
+
+    def argument(self, arguments: Mapping[str, Any], name: str) -> Any:
+        """The value of keyword `name`, or of that field of a `body=` request model; `UNSET`."""
+        value = arguments.get(name, UNSET)
+        body = arguments.get("body", UNSET)
+        if value is not UNSET or body is UNSET or self.body is None:
+            return value
+        for field in self.body.fields:
+            if field.name == name:
+                for part in field.path:
+                    value = getattr(body, part, getattr(body, part + "_", UNSET))
+                    body = value
+                return value
+        return UNSET
 
     @property
     def service(self) -> str:

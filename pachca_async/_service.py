@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ._exceptions import OperationUnavailableError
 from ._files import Progress
 from ._operation import Operation
 from ._pagination import Page, Paginator
@@ -91,3 +93,25 @@ class Service:
     def _raw_requester(self) -> Requester:
         """What this service's `with_raw_response` twin is bound to."""
         return RawRequester.around(self._requester)
+
+    def _moved(self, old: str, new: str) -> Any:
+        """The method `new` (`service.method`) for the deprecated name `old`, with a warning."""
+        warnings.warn(f"`{old}` is deprecated: use `{new}`", DeprecationWarning, stacklevel=3)
+        service, _, method = new.partition(".")
+        return getattr(getattr(self._requester, service), method)
+
+
+def operation(operation_id: str) -> Operation[Any]:
+    """The generated operation `operation_id`, for hand-written helpers built on it.
+
+    Looked up when called, not imported: a helper whose operation a spec no longer has fails
+    with this clear error when used, and `import pachca_async` still works.
+    """
+    from ._generated.services import OPERATIONS_BY_ID  # the services import the helpers
+
+    found = OPERATIONS_BY_ID.get(operation_id)
+    if found is None:
+        raise OperationUnavailableError(
+            f"{operation_id} is not in the openapi.yaml this SDK was generated from"
+        )
+    return found

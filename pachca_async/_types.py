@@ -48,12 +48,14 @@ class Discriminator:
     """How to tell the variants of a union apart: by the values of some keys of the object.
 
     `variants` maps a tuple of those values to a class; an unknown tuple goes to `fallback`
-    (built with the whole object as `raw`), or fails when there is none.
+    (built with the whole object as `raw`), or fails when there is none. With `presence`, the
+    tuple says which keys the object has (`"1"`) and which it lacks (`"0"`) instead.
     """
 
     keys: tuple[str, ...]
     variants: Mapping[tuple[str, ...], type[Any]]
     fallback: type[Any] | None = None
+    presence: bool = False
 
 
 @attrs.frozen

@@ -3714,10 +3714,10 @@ class UnknownWebhookPayload:
     """A webhook payload of a kind this SDK does not know yet."""
 
     type: str | Unset = UNSET
-    """Payload kind, as sent."""
+    """`type`, as sent."""
 
     event: str | Unset = UNSET
-    """Event name, as sent."""
+    """`event`, as sent."""
 
     raw: dict[str, Any]
     """The whole object as received."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._generated.models import Message
-from .._operation import RateClass
+from .._operation import Operation, RateClass, RateKeySource
 from .._pagination import Page
 from .._transport import Request
 from .._types import UNSET
@@ -31,14 +31,18 @@ class KeyPolicy:
         self._chats: OrderedDict[Any, tuple[str, Any]] = OrderedDict()  # message id -> chat
 
     def key(self, request: Request) -> RateKey:
-        """The key `request` counts against."""
-        rate_class = request.operation.rate_class
-        if rate_class is RateClass.MESSAGE_WRITE:
-            arguments = request.arguments
-            chat = _chat_of(arguments) or self._chats.get(arguments.get("id"))
+        """The key `request` counts against: its rate class, and the chat its operation's
+        `rate_key` names (a message id's chat, remembered from answers), if any."""
+        operation = request.operation
+        source = operation.rate_key
+        if source is not None:
+            if source.message_id is not None:
+                chat = self._chats.get(request.arguments.get(source.message_id))
+            else:
+                chat = _chat_of(operation, request.arguments, source)
             if chat is not None:
-                return (rate_class.value, *chat)
-        return self._class_keys[rate_class]
+                return (operation.rate_class.value, *chat)
+        return self._class_keys[operation.rate_class]
 
     def observe(self, request: Request, result: Any) -> None:
         """Learn the chats of the messages in a decoded result; forget a deleted message."""
@@ -47,9 +51,9 @@ class KeyPolicy:
         elif isinstance(result, Page) and result.items and isinstance(result.items[0], Message):
             for item in result.items:
                 self._remember(item)
-        operation = request.operation
-        if operation.rate_class is RateClass.MESSAGE_WRITE and operation.method == "DELETE":
-            self._chats.pop(request.arguments.get("id"), None)
+        source = request.operation.rate_key
+        if source is not None and source.message_id and request.operation.method == "DELETE":
+            self._chats.pop(request.arguments.get(source.message_id), None)
 
     def _remember(self, message: Message) -> None:
         chats = self._chats
@@ -59,17 +63,14 @@ class KeyPolicy:
             chats.popitem(last=False)  # the one seen longest ago
 
 
-def _chat_of(arguments: Mapping[str, Any]) -> tuple[str, Any] | None:
-    """The chat a new message goes to, from the keywords or a `body=` request model."""
-    body = arguments.get("body", UNSET)
-    if body is UNSET:
-        entity_type, entity_id = arguments.get("entity_type", UNSET), arguments.get("entity_id")
-    else:
-        message = getattr(body, "message", None)
-        entity_type = getattr(message, "entity_type", UNSET)
-        entity_id = getattr(message, "entity_id", None)
+def _chat_of(
+    operation: Operation[Any], arguments: Mapping[str, Any], source: RateKeySource
+) -> tuple[str, Any] | None:
+    """The chat named by the arguments `source` points at (keywords or a `body=` model)."""
+    entity_id = operation.argument(arguments, source.chat_id) if source.chat_id else UNSET
     if entity_id is None or entity_id is UNSET:
         return None
+    entity_type = operation.argument(arguments, source.chat_type) if source.chat_type else UNSET
     kind = "discussion" if entity_type is UNSET or entity_type is None else _value(entity_type)
     return kind, entity_id
 

@@ -32,17 +32,13 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import attrs
 
 from .._exceptions import InvalidRequestError
+from .._generated.routes import OBSERVERS, ROUTES, WebhookObservers
 from ..forms import TRIGGER_LIFETIME, FormAnswer, FormErrors, Trigger, answer_form
 from ..webhooks import (
     ButtonWebhookPayload,
-    ChatMemberWebhookPayload,
-    CompanyMemberWebhookPayload,
-    ExportReadyPayload,
-    LinkSharedWebhookPayload,
     MessageWebhookPayload,
-    ReactionWebhookPayload,
+    UnknownWebhookPayload,
     Update,
-    VideoCallWebhookPayload,
     ViewSubmitWebhookPayload,
     WebhookPayload,
 )
@@ -78,22 +74,6 @@ UNHANDLED: Final = _Marker("UNHANDLED")
 FAILED: Final = _Marker("FAILED")
 """What `process` returns when the handler raised (the error is logged)."""
 
-_BY_PAYLOAD: Mapping[type[Any], str] = {
-    ReactionWebhookPayload: "reaction",
-    ButtonWebhookPayload: "button_click",
-    ViewSubmitWebhookPayload: "view_submit",
-    ChatMemberWebhookPayload: "chat_member",
-    CompanyMemberWebhookPayload: "company_member",
-    LinkSharedWebhookPayload: "link_shared",
-    VideoCallWebhookPayload: "video_call",
-    ExportReadyPayload: "export_ready",
-}
-_BY_MESSAGE_EVENT: Mapping[str, str] = {
-    "new": "message",
-    "update": "message_edited",
-    "delete": "message_deleted",
-}
-
 
 _CONTEXT = frozenset({"pachca", "update", "dispatcher"})
 """What every handler may ask for by name (besides filters' and the dispatcher's data)."""
@@ -104,10 +84,20 @@ _OBSERVER_CONTEXT: Mapping[str, frozenset[str]] = {
 
 
 def observer_name(payload: WebhookPayload) -> str:
-    """Which observer handles `payload` (`unknown` for kinds this SDK does not know)."""
-    if isinstance(payload, MessageWebhookPayload):
-        return _BY_MESSAGE_EVENT.get(payload.event, "unknown")
-    return _BY_PAYLOAD.get(type(payload), "unknown")
+    """Which observer handles `payload` (`unknown` for kinds this SDK does not know).
+
+    The routes are generated from `codegen/overlay.yaml`, by the payload's (`type`, `event`).
+    """
+    if isinstance(payload, UnknownWebhookPayload):
+        return "unknown"
+    kind, event = _wire(payload, "type"), _wire(payload, "event")
+    return ROUTES.get((kind, event)) or ROUTES.get((kind, "*")) or "unknown"
+
+
+def _wire(payload: Any, key: str) -> str:
+    """The value a payload carries under JSON key `key` (`type` is the attribute `type_`)."""
+    value = getattr(payload, key + "_", None) or getattr(payload, key, "")
+    return str(getattr(value, "value", value))
 
 
 def _received(update: Update) -> float:
@@ -190,39 +180,15 @@ class Observer:
         return f"<Observer {self.name}: {len(self.handlers)} handler(s)>"
 
 
-class Router:
+class Router(WebhookObservers):
     """A group of handlers; include routers in one another to split a bot into modules."""
 
     def __init__(self, *, name: str | None = None) -> None:
         self.name = name or f"router-{id(self):x}"
         self.parent: Router | None = None
         self.sub_routers: list[Router] = []
-        self.message = Observer("message")
-        """New messages (`message`/`new`)."""
-        self.message_edited = Observer("message_edited")
-        """Edited messages (`message`/`update`)."""
-        self.message_deleted = Observer("message_deleted")
-        """Deleted messages (`message`/`delete`)."""
-        self.reaction = Observer("reaction")
-        """Reactions added or removed (`reaction`/`new`, `reaction`/`delete`)."""
-        self.button_click = Observer("button_click")
-        """Data button clicks (`button`/`click`); handlers can take `trigger` to open a form."""
-        self.view_submit = Observer("view_submit")
-        """Form submissions (`view`/`submit`); return `FormErrors` to keep the form open, or
-        answer early through `answer` (a `FormAnswer`)."""
-        self.chat_member = Observer("chat_member")
-        """Users added to or removed from a chat (`chat_member`/`add`, `remove`)."""
-        self.company_member = Observer("company_member")
-        """Workspace membership changes (`company_member`/`invite`, `confirm`, ...)."""
-        self.link_shared = Observer("link_shared")
-        """Links to the unfurl bot's domains (`message`/`link_shared`): answer with
-        `pachca.messages.unfurl`."""
-        self.video_call = Observer("video_call")
-        """Video calls started, finished, recorded (`video_call`/...)."""
-        self.export_ready = Observer("export_ready")
-        """A message export is ready (`export`/`ready`)."""
-        self.unknown = Observer("unknown")
-        """Events this SDK does not know (an `UnknownWebhookPayload` keeping the raw object)."""
+        for name in OBSERVERS:  # one per kind of event, from codegen/overlay.yaml
+            setattr(self, name, Observer(name))
         for observer in self.observers.values():
             observer.router = self
 

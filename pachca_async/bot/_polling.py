@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -34,9 +35,9 @@ from .._exceptions import (
     ResponseDecodeError,
     ServerError,
 )
-from .._generated.services.bots import GET_WEBHOOK_EVENTS
 from .._operation import Operation
 from .._pagination import Page
+from .._service import operation
 from .._types import UNSET
 from ..webhooks import Update, parse_payload
 
@@ -51,16 +52,17 @@ GRACE = 60.0
 Within a run, entries this close to the watermark are told apart by id; older ones count as
 handled. (Across a restart only the watermark is known, so order is strict there.)"""
 
+
 # Entries are read as plain JSON and parsed one by one: a single entry that does not match the
 # spec must not fail the whole page and stall the bot (it becomes an unknown event, or is
 # skipped). `meta` too: a page without `next_page` is the last one, not an error to retry.
-_READ_HISTORY = cast(
-    "Operation[Page[Any, Any]]",
-    attrs.evolve(
-        GET_WEBHOOK_EVENTS,
-        result=attrs.evolve(GET_WEBHOOK_EVENTS.result, type=list[Any], meta=dict[str, Any]),
-    ),
-)
+@functools.cache
+def _read_history() -> Operation[Page[Any, Any]]:
+    events = operation("BotOperations_getWebhookEvents")  # by operationId: tags move
+    result = attrs.evolve(events.result, type=list[Any], meta=dict[str, Any])
+    return cast("Operation[Page[Any, Any]]", attrs.evolve(events, result=result))
+
+
 _REMEMBERED_UNREADABLE = 1000
 """Unreadable entries remembered so each is logged once (the oldest are forgotten first)."""
 
@@ -313,7 +315,7 @@ class EventPoller:
             await self._pacer.wait()
             try:
                 page: Page[Any, Any] = await self._reader._execute(
-                    _READ_HISTORY, {"limit": self.page_size, "cursor": cursor or UNSET}
+                    _read_history(), {"limit": self.page_size, "cursor": cursor or UNSET}
                 )
                 return page
             except _TRANSIENT as error:

@@ -146,11 +146,11 @@ def test_change_report(tmp_path: Path) -> None:
     out = tmp_path / "pkg"
     shutil.copytree(COMMITTED, out)
     lines = generate(path, out)
-    assert "operations: +0 -1 ~0" in lines
-    assert "  - messages.unpin_message" in lines
-    assert "  ~ Message" in lines
+    assert "operations: +0 -1 >0 ~0 (breaking)" in lines
+    assert "  - messages.unpin_message (breaking)" in lines
+    assert "  ~ Message (breaking)" in lines
     assert any(line.strip() == "+ pinned: bool | Unset" for line in lines)
-    assert any(line.strip() == "- url: str" for line in lines)
+    assert any(line.strip() == "- url: str (breaking)" for line in lines)
 
 
 @pytest.mark.skipif(not PUBLISHED.exists(), reason=f"Pachca's published spec is not at {PUBLISHED}")

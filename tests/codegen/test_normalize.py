@@ -199,9 +199,102 @@ def test_new_message_files_extend_edited_message_files(fixed: dict[str, Any]) ->
     assert create["files"]["items"]["x-sdk-extends"] == "MessageUpdateRequestMessageFilesItem"
 
 
-def test_subtype_must_require_what_its_base_requires(spec: dict[str, Any]) -> None:
+def test_subtype_that_no_longer_requires_what_its_base_does_is_skipped(
+    spec: dict[str, Any],
+) -> None:
     broken = copy.deepcopy(spec)
     message = schema(broken, "MessageCreateRequest")["properties"]["message"]
     message["properties"]["files"]["items"]["required"] = ["key"]
-    with pytest.raises(SpecError, match=r"cannot extend MessageUpdateRequestMessageFilesItem"):
-        normalize(broken)
+    notes: list[str] = []
+    fixed = normalize(broken, notes=notes)
+    files = schema(fixed, "MessageCreateRequest")["properties"]["message"]["properties"]["files"]
+    assert "x-sdk-extends" not in files["items"]
+    assert notes == [
+        "skipped: MessageCreateRequestMessageFilesItem extends "
+        "MessageUpdateRequestMessageFilesItem (properties or required differ)"
+    ]
+
+
+def test_every_overlay_fact_applies_to_todays_spec(spec: dict[str, Any]) -> None:
+    notes: list[str] = []
+    normalize(spec, notes=notes)
+    assert notes == []
+
+
+def test_facts_the_spec_lacks_are_skipped_and_reported(spec: dict[str, Any]) -> None:
+    """An older spec without the audit log or message writes still normalizes."""
+    old = copy.deepcopy(spec)
+    del old["components"]["schemas"]["AuditEventDetailsUnion"]
+    del old["components"]["schemas"]["AuditEvent"]["properties"]["details"]
+    del old["paths"]["/messages/{id}"]["delete"]
+    notes: list[str] = []
+    fixed = normalize(old, notes=notes)
+    assert "UnknownAuditDetails" not in fixed["components"]["schemas"]
+    assert "skipped: AuditEvent.details selected by event_key (not in spec)" in notes
+    assert "skipped: overlay facts of MessageOperations_deleteMessage (no such operation)" in notes
+
+
+def _union_of(*variants: dict[str, Any]) -> dict[str, Any]:
+    names = {f"V{i}": v for i, v in enumerate(variants)}
+    doc = _tiny()
+    doc["components"] = {
+        "schemas": {
+            **names,
+            "U": {"anyOf": [{"$ref": f"#/components/schemas/{n}"} for n in names]},
+            "Holder": {"type": "object", "properties": {"u": {"$ref": "#/components/schemas/U"}}},
+        }
+    }
+    return doc
+
+
+def _payload(kind: str, events: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", "event"],
+        "properties": {
+            "type": {"type": "string", "enum": [kind]},
+            "event": {"type": "string", "enum": events},
+        },
+    }
+
+
+def test_unions_without_discriminator_are_told_apart_by_shape() -> None:
+    """Two payloads share `type: message`: the pair (`type`, `event`) tells them apart."""
+    doc = _union_of(_payload("message", ["new", "update"]), _payload("message", ["link_shared"]))
+    rule = normalize(doc)["components"]["schemas"]["U"]["x-sdk-discriminator"]
+    assert rule == {
+        "properties": ["type", "event"],
+        "mapping": {"message new": "V0", "message update": "V0", "message link_shared": "V1"},
+    }
+
+
+def test_variants_nothing_tells_apart_are_refused_naming_both() -> None:
+    doc = _union_of(_payload("message", ["new"]), _payload("message", ["new"]))
+    with pytest.raises(SpecError) as caught:
+        normalize(doc)
+    assert caught.value.pointer == "/components/schemas/U"
+    assert caught.value.detail == "variants V0 and V1 both match 'message new'"
+
+
+def test_camel_case_path_parameters_become_snake_case() -> None:
+    param = {"name": "chatId", "in": "path", "required": True, "schema": {"type": "integer"}}
+    item = {"get": {"operationId": "A_x", "tags": ["A"], "parameters": [param], "responses": {}}}
+    fixed = normalize(_tiny(**{"/chats/{chatId}": item}))
+    assert list(fixed["paths"]) == ["/chats/{chat_id}"]
+    assert fixed["paths"]["/chats/{chat_id}"]["get"]["parameters"][0]["name"] == "chat_id"
+
+
+def test_unions_without_values_to_go_by_are_told_apart_by_required_keys() -> None:
+    doc = _union_of(
+        {"type": "object", "required": ["chat_id"], "properties": {"chat_id": {"type": "integer"}}},
+        {"type": "object", "required": ["user_id"], "properties": {"user_id": {"type": "integer"}}},
+    )
+    rule = normalize(doc)["components"]["schemas"]["U"]["x-sdk-discriminator"]
+    assert rule == {"properties": ["chat_id"], "mapping": {"1": "V0", "0": "V1"}, "presence": True}
+
+
+def test_variants_with_the_same_required_keys_and_no_values_are_refused() -> None:
+    same = {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}
+    with pytest.raises(SpecError) as caught:
+        normalize(_union_of(same, copy.deepcopy(same)))
+    assert caught.value.detail == "variants V0 and V1 have no property to tell them by"

@@ -443,3 +443,18 @@ async def test_json_nested_past_the_stack_is_bad_json_without_orjson(
     server.reply("GET", "/messages/6", Reply(500, body=deep))
     with pytest.raises(ServerError, match="undecodable body"):
         await pachca.messages.get_message(6)
+
+
+def test_a_presence_discriminator_picks_the_variant_by_the_keys_an_object_has() -> None:
+    """Unions whose variants share no value to tell them by go by required keys (codegen)."""
+    from pachca_async._types import Discriminator
+
+    rule = Discriminator(
+        keys=("old_name",),
+        variants={("1",): AuditDetailsChatRenamed, ("0",): AuditDetailsEmpty},
+        presence=True,
+    )
+    pick = _convert.converter._discriminated_hook(rule)
+    renamed = pick({"old_name": "a", "new_name": "b"}, None)
+    assert isinstance(renamed, AuditDetailsChatRenamed)
+    assert isinstance(pick({}, None), AuditDetailsEmpty)

@@ -47,6 +47,7 @@ from .views import ViewsService
 
 __all__ = [
     "OPERATIONS",
+    "OPERATIONS_BY_ID",
     "BotsService",
     "ChatsService",
     "CustomPropertiesService",
@@ -171,6 +172,11 @@ OPERATIONS: Mapping[str, Operation[object]] = {
     "views.submit_view_response": _views.SUBMIT_VIEW_RESPONSE,
 }
 """Every operation by `service.method` name."""
+
+OPERATIONS_BY_ID: Mapping[str, Operation[object]] = {
+    op.operation_id: op for op in OPERATIONS.values()
+}
+"""Every operation by operationId: how hand-written helpers find the calls they build on."""
 
 
 class Services:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import overload
 
+from pachca_async._exports import ExportHelpers
 from pachca_async._operation import (
     Body,
     BodyField,
@@ -18,7 +19,6 @@ from pachca_async._operation import (
 )
 from pachca_async._pagination import Page, Paginator
 from pachca_async._raw import raw_call, raw_page
-from pachca_async._service import Service
 from pachca_async._types import UNSET, FileInput, Unset
 
 from ..models import (
@@ -238,8 +238,8 @@ UPDATE_CHAT_AVATAR: Operation[AvatarData] = Operation(
 )
 
 
-class ChatsService(Service):
-    """Calls tagged "Chats" in the Pachca API."""
+class ChatsService(ExportHelpers):
+    """Calls tagged "Chats" in the Pachca API, with hand-written helpers."""
 
     __slots__ = ()
 

@@ -19,9 +19,9 @@ from pachca_async._operation import (
     ResultKind,
 )
 from pachca_async._raw import raw_call
-from pachca_async._service import Service
 from pachca_async._transport import Sink
 from pachca_async._types import UNSET, FileInput, Unset
+from pachca_async._uploads import FileHelpers
 
 from ..models import (
     FileTarget,
@@ -84,8 +84,8 @@ UPLOAD_FILE: Operation[None] = Operation(
 )
 
 
-class FilesService(Service):
-    """Calls tagged "Files" in the Pachca API."""
+class FilesService(FileHelpers):
+    """Calls tagged "Files" in the Pachca API, with hand-written helpers."""
 
     __slots__ = ()
 

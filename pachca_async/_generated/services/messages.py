@@ -12,6 +12,7 @@ from pachca_async._operation import (
     Operation,
     Param,
     RateClass,
+    RateKeySource,
     Result,
     ResultKind,
 )
@@ -59,6 +60,10 @@ CREATE_MESSAGE: Operation[Message] = Operation(
         ),
     ),
     rate_class=RateClass.MESSAGE_WRITE,
+    rate_key=RateKeySource(
+        chat_id="entity_id",
+        chat_type="entity_type",
+    ),
     scope="messages:create",
 )
 
@@ -71,6 +76,9 @@ DELETE_MESSAGE: Operation[None] = Operation(
     success_status=204,
     params=(Param("id", "path", required=True),),
     rate_class=RateClass.MESSAGE_WRITE,
+    rate_key=RateKeySource(
+        message_id="id",
+    ),
     scope="messages:delete",
 )
 
@@ -166,6 +174,9 @@ UPDATE_MESSAGE: Operation[Message] = Operation(
         ),
     ),
     rate_class=RateClass.MESSAGE_WRITE,
+    rate_key=RateKeySource(
+        message_id="id",
+    ),
     scope="messages:update",
 )
 
