@@ -23,8 +23,8 @@ from aiohttp import web
 
 from bench.fixtures import rich_message
 from pachca_async import Rate, RateLimits
-from pachca_async._fake_limits import ServerLimits, retry_after
 from pachca_async._operation import RateClass
+from pachca_async._testing.limits import ServerLimits, retry_after
 
 API = "/api/shared/v1"
 REFUSAL = json.dumps(

@@ -29,7 +29,7 @@ from ._exceptions import (
     ConnectTimeoutError,
     InvalidRequestError,
 )
-from ._files import CHUNK, MultipartBody
+from ._files.content import CHUNK, MultipartBody
 
 if TYPE_CHECKING:
     from ._operation import Operation

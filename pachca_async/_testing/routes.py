@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from ._fake_http import (
+from .http import (
     JSON,
     Refusal,
     data,
@@ -29,7 +29,7 @@ from ._fake_http import (
 )
 
 if TYPE_CHECKING:
-    from ._fake import FakePachca
+    from .fake import FakePachca
 
 AVATARS = ("/profile/avatar", "/users/{id}/avatar", "/chats/{id}/avatar", "/bots/{id}/avatar")
 IMAGE_TARGETS = ("thumb", "image")

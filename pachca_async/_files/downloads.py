@@ -22,13 +22,13 @@ from typing import Any
 import attrs
 from yarl import URL
 
-from ._decode import status_error, storage_error
-from ._exceptions import DownloadError, InvalidRequestError
-from ._files import Progress, report
-from ._operation import Operation
-from ._storage import Client, storage_operation, storage_request, succeeded
-from ._transport import Response, Sink
-from ._types import UNSET
+from .._decode import status_error, storage_error
+from .._exceptions import DownloadError, InvalidRequestError
+from .._operation import Operation
+from .._transport import Response, Sink
+from .._types import UNSET
+from .content import Progress, report
+from .storage import Client, storage_operation, storage_request, succeeded
 
 MAX_REDIRECTS = 5
 """Storage redirects followed after Pachca's own, before the download is given up."""

@@ -10,12 +10,12 @@ import os
 from pathlib import Path
 from typing import cast
 
-from ._decode import storage_error
-from ._downloads import FileSink
-from ._exceptions import DownloadError
-from ._files import Progress
-from ._service import Service, operation
-from ._storage import Client, storage_operation, storage_request, succeeded
+from .._decode import storage_error
+from .._exceptions import DownloadError
+from .._service import Service, operation
+from .content import Progress
+from .downloads import FileSink
+from .storage import Client, storage_operation, storage_request, succeeded
 
 FETCH_EXPORT = storage_operation("chats.save_export", "GET")
 

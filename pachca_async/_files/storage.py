@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from ._operation import Operation, Result, ResultKind
-from ._service import Requester
-from ._transport import Body, Request, Response, Sink
+from .._operation import Operation, Result, ResultKind
+from .._service import Requester
+from .._transport import Body, Request, Response, Sink
 
 
 class Client(Requester, Protocol):
