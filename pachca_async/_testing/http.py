@@ -14,6 +14,8 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiMapping
 
+from . import documents
+
 JSON = dict[str, Any]
 Key = tuple[Any, ...]
 
@@ -182,7 +184,7 @@ def page(
     offset, so items added or removed during a walk shift nothing, as in Pachca.
     """
     found, paginate = window(request, items, key, descending)
-    return web.json_response({"data": found, "meta": {"paginate": paginate}})
+    return web.json_response(documents.page(found, **paginate))
 
 
 def search_page(
@@ -191,8 +193,8 @@ def search_page(
     """One page of search results: `meta` has the `total` found and only a `next_page`."""
     everything = list(items)
     found, paginate = window(request, everything, key, descending)
-    meta = {"total": len(everything), "paginate": {"next_page": paginate["next_page"]}}
-    return web.json_response({"data": found, "meta": meta})
+    answer = documents.search_page(found, total=len(everything), next_page=paginate["next_page"])
+    return web.json_response(answer)
 
 
 def window(
