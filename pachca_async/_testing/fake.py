@@ -32,6 +32,7 @@ from .http import (
     Handler,
     Refusal,
     Reply,
+    by_id,
     data,
     descending_order,
     envelope,
@@ -699,11 +700,7 @@ class FakePachca:
         return chat
 
     def _message(self, request: web.Request) -> JSON:
-        message_id = number(request.match_info["id"], "id")
-        message = self.messages.get(message_id)
-        if message is None:
-            raise Refusal(404, "id", f"no message {message_id}", value=message_id)
-        return message
+        return by_id(request, self.messages, "message")
 
     def _chat_of(self, entity_type: str, entity_id: int) -> JSON:
         """Where a message to `entity_type` `entity_id` goes (a user's personal chat is opened)."""

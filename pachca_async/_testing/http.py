@@ -161,6 +161,15 @@ def number(text: str | None, name: str) -> int:
         raise Refusal(400, name, f"{name} must be a number", "invalid", text) from None
 
 
+def by_id(request: web.Request, table: Mapping[int, JSON], kind: str) -> JSON:
+    """The `kind` the path's `{id}` names in `table`, or Pachca's 404 naming it."""
+    item_id = number(request.match_info["id"], "id")
+    item = table.get(item_id)
+    if item is None:
+        raise Refusal(404, "id", f"no {kind} {item_id}", value=item_id)
+    return item
+
+
 def data(document: Any, *, status: int = 200) -> web.Response:
     return web.json_response({"data": document}, status=status)
 
