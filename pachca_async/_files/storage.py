@@ -50,13 +50,12 @@ def storage_request(
     body: Body = None,
     sink: Sink | None = None,
 ) -> Request:
-    request = client._build(operation, {"url": url})
-    return attrs.evolve(
-        request,
-        body=body,
-        sink=sink,
-        timeout=attrs.evolve(request.timeout, total=None),
-    )
+    return unbounded(client._build(operation, {"url": url}), body=body, sink=sink)
+
+
+def unbounded(request: Request, **changes: Any) -> Request:
+    """`request` with `changes` and no limit on its total time: a file takes as long as it takes."""
+    return attrs.evolve(request, timeout=attrs.evolve(request.timeout, total=None), **changes)
 
 
 def succeeded(response: Response) -> bool:
