@@ -9,12 +9,12 @@ long as it takes; the client's connect and read timeouts still apply.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import attrs
 
 from .._operation import Operation, Result, ResultKind
-from .._service import Requester
+from .._service import Requester, Service
 from .._transport import Body, Request, Response, Sink
 
 
@@ -26,6 +26,17 @@ class Client(Requester, Protocol):
     def _send(self, request: Request) -> Awaitable[Response]: ...
 
     def _decode(self, request: Request, response: Response) -> Any: ...
+
+
+class StorageHelpers(Service):
+    """The base of hand-written helpers on a service (see `codegen/overlay.yaml`): their
+    storage flows need the client itself, not only the calls a `Requester` runs."""
+
+    __slots__ = ()
+
+    @property
+    def _client(self) -> Client:
+        return cast(Client, self._requester)
 
 
 def storage_operation(name: str, method: str) -> Operation[None]:
