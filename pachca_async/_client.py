@@ -12,7 +12,15 @@ from typing import Any, Self, TypeVar
 import aiohttp
 from yarl import URL
 
-from ._config import BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_TIMEOUT, TOKEN_ENV, Timeout
+from ._calls import Calls
+from ._config import (
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_SIZE,
+    TOKEN_ENV,
+    Timeout,
+)
 from ._decode import decode
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
@@ -58,6 +66,9 @@ class PachcaClient(Services):
             default), a `RateLimiter` to share between clients of one token, or `None` to
             turn client-side rate limiting off.
         session: An aiohttp `ClientSession` to use (and leave open); one is made otherwise.
+        max_response_size: Bytes of an answer (decompressed) read at most: 32 MiB by default,
+            1 MiB for an error answer. Past that, `ResponseTooLargeError`. Downloads
+            (`chats.save_export`, `files.download_file`) are streamed and not limited.
         transport: Sends requests instead of aiohttp (tests, custom stacks).
         middlewares: Run around every request, outermost first.
         proxy, ssl: Passed to aiohttp for every request.
@@ -78,10 +89,12 @@ class PachcaClient(Services):
         middlewares: Sequence[Middleware] = (),
         proxy: str | None = None,
         ssl: Any = True,
+        max_response_size: int = MAX_RESPONSE_SIZE,
         **session_options: Any,
     ) -> None:
         token = _token(token)
-        if transport is not None and (session is not None or session_options):
+        aiohttp_settings = session is not None or session_options
+        if transport is not None and (aiohttp_settings or max_response_size != MAX_RESPONSE_SIZE):
             raise InvalidRequestError("pass either `transport` or aiohttp session settings")
         base_url = _base_url(base_url)
         public = {"User-Agent": USER_AGENT}
@@ -91,9 +104,14 @@ class PachcaClient(Services):
             public_headers=public,
         )
         self._transport: Transport = transport or AiohttpTransport(
-            session=session, proxy=proxy, ssl=ssl, **session_options
+            session=session,
+            proxy=proxy,
+            ssl=ssl,
+            max_response_size=max_response_size,
+            **session_options,
         )
         self._owns_transport = True
+        self._calls = Calls()  # shared with `with_options` copies: closed with the original
         self._middlewares = tuple(middlewares)
         self._limiter = (
             rate_limits
@@ -124,7 +142,7 @@ class PachcaClient(Services):
         patient = pachca.with_options(timeout=120, max_retries=5)
         ```
 
-        Closing the copy does nothing; close the original.
+        Closing the copy does nothing; close the original (which closes the copies too).
         """
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -167,19 +185,24 @@ class PachcaClient(Services):
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection this client opened (not a session you passed in)."""
+        """Close the client and the connection it opened (not a session you passed in).
+
+        Calls still queued, waiting to retry or waiting for an answer raise
+        `ClientClosedError`, as does any call made later; nothing more is sent.
+        """
         if self._owns_transport:
+            self._calls.close()
             await self._transport.close()
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
         request = self._build(operation, arguments)
-        return self._decode(request, await self._handler(request))  # type: ignore[no-any-return]
+        return self._decode(request, await self._send(request))  # type: ignore[no-any-return]
 
     async def _execute_raw(
         self, operation: Operation[T], arguments: dict[str, Any]
     ) -> RawResponse[T]:
         request = self._build(operation, arguments)
-        response = await self._handler(request)
+        response = await self._send(request)
         result = self._decode(request, response)
         return RawResponse(response.status, response.headers, result, operation.name, response.body)
 
@@ -188,7 +211,7 @@ class PachcaClient(Services):
 
     def _send(self, request: Request) -> Awaitable[Response]:
         """One request through the middlewares, retries and the transport."""
-        return self._handler(request)
+        return self._calls.send(self._handler, request)
 
     def _decode(self, request: Request, response: Response) -> Any:
         result = decode(request, response, now=self._retry.wall_clock())

@@ -17,6 +17,12 @@ REQUEST_ID_HEADER = "X-Request-Id"
 """The header in which Pachca names each request it answers."""
 _CONNECT = 10.0
 
+MAX_RESPONSE_SIZE = 32 * 1024 * 1024
+"""Bytes of an answer the client reads at most, after decompression: far above any real answer
+(a 50-message page is about 70 KiB), far below what would hurt the process."""
+MAX_ERROR_SIZE = 1024 * 1024
+"""The same for an error answer, whose body is only read for its message."""
+
 
 @attrs.frozen(cache_hash=True)
 class Timeout:

@@ -330,8 +330,17 @@ def _json_loads() -> Callable[[bytes], Any]:
     try:  # the `speedups` extra: about three times faster on large pages
         import orjson
     except ImportError:  # pragma: no cover - depends on the environment
-        return json.loads
-    return orjson.loads
+        return stdlib_loads
+    return orjson.loads  # nesting past its limit (1,024) is a `JSONDecodeError` already
+
+
+def stdlib_loads(data: bytes) -> Any:
+    """`json.loads`, where nesting too deep for the interpreter's stack (`[[[[...]]]]` from a
+    hostile server) is a `ValueError`, like any other body that is not usable JSON."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deep to read") from None
 
 
 loads = _json_loads()

@@ -17,11 +17,15 @@
     │   ├── APITimeoutError            no complete answer in time
     │   └── ConnectTimeoutError        no connection in time (both of the above)
     ├── ResponseDecodeError            a success answer that is not what the spec says
+    ├── ResponseTooLargeError          an answer longer than the client reads
     ├── StorageError                   the file storage refused a transfer
     │   ├── UploadError                an upload (`files.upload`)
     │   └── DownloadError              a download (`chats.save_export`)
-    └── InvalidRequestError            the arguments cannot make a valid request (also a
-                                       ValueError); nothing was sent
+    ├── InvalidRequestError            the arguments cannot make a valid request (also a
+    │                                  ValueError); nothing was sent
+    ├── ClientClosedError              the client was closed before or during the call
+    └── EventLoopError                 a client used from an event loop not its own (also a
+                                       RuntimeError)
 
 Messages name the call and what went wrong; they never contain the token. Errors survive
 `pickle` with their attributes (multiprocessing, Celery, pytest-xdist).
@@ -187,6 +191,34 @@ class ResponseDecodeError(PachcaError):
         self.status = status
         self.body = body
         self.operation = operation
+
+
+class ResponseTooLargeError(PachcaError):
+    """An answer longer than the client reads (`max_response_size`, or less for an error
+    status); reading stopped there and the connection was dropped.
+
+    Attributes:
+        status: The HTTP status code.
+        limit: The most bytes that answer could have had.
+        operation: The `service.method` that was called.
+    """
+
+    def __init__(self, message: str, *, status: int, limit: int, operation: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.limit = limit
+        self.operation = operation
+
+
+class ClientClosedError(PachcaError):
+    """The client was closed: a call made afterwards, or one still queued, waiting to retry or
+    waiting for its answer when `close()` came. Nothing is sent after `close()`; a call that
+    was waiting for its answer may have reached the server."""
+
+
+class EventLoopError(PachcaError, RuntimeError):
+    """A client or rate limiter used from an event loop other than the one it was first used
+    in (another thread's, or a later `asyncio.run`'s): make one per event loop."""
 
 
 class InvalidRequestError(PachcaError, ValueError):

@@ -11,6 +11,7 @@ answer's body to the sink chunk by chunk instead of holding it in memory (downlo
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
@@ -21,13 +22,15 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._config import Timeout
+from ._config import MAX_ERROR_SIZE, MAX_RESPONSE_SIZE, Timeout, check_value
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    ClientClosedError,
     ConnectError,
     ConnectTimeoutError,
     InvalidRequestError,
+    ResponseTooLargeError,
 )
 from ._files.content import CHUNK, MultipartBody
 
@@ -100,7 +103,11 @@ class AiohttpTransport:
 
     Pass `session` to use your own (it is left open on `close()`); otherwise extra keyword
     arguments (`connector`, `trust_env`, ...) go to the `ClientSession` this transport creates.
-    `proxy` and `ssl` apply to every request, as in aiohttp.
+    `proxy` and `ssl` apply to every request, as in aiohttp. Once closed, it sends nothing more.
+
+    An answer is read up to `max_response_size` bytes after decompression (an error answer up
+    to `MAX_ERROR_SIZE`, or less): past that, reading stops, the connection is dropped and
+    `ResponseTooLargeError` is raised. A body handed to a `Sink` (a download) has no limit.
 
     Requests of operations without auth (the file storage) go out on the same connections but
     through a second session with no cookie jar and no default headers, so no cookie or header
@@ -113,8 +120,12 @@ class AiohttpTransport:
         session: aiohttp.ClientSession | None = None,
         proxy: str | None = None,
         ssl: Any = True,
+        max_response_size: int = MAX_RESPONSE_SIZE,
         **session_options: Any,
     ) -> None:
+        check_value("max_response_size", max_response_size, _whole_bytes, "a number of bytes")
+        self._limits = (max_response_size, min(max_response_size, MAX_ERROR_SIZE))
+        self._closed = False
         self._session = session
         self._owns_session = session is None
         self._session_options = session_options
@@ -125,7 +136,9 @@ class AiohttpTransport:
     @property
     def session(self) -> aiohttp.ClientSession:
         """The session, created on first use (inside the running event loop)."""
-        if self._session is None or (self._owns_session and self._session.closed):
+        if self._session is None:
+            if self._closed:
+                raise _closed()
             self._session = aiohttp.ClientSession(**self._session_options)
         return self._session
 
@@ -144,7 +157,9 @@ class AiohttpTransport:
         return anonymous
 
     async def send(self, request: Request) -> Response:
-        if self.session.closed:  # ours is made anew when closed: only a caller's session
+        if self._closed:
+            raise _closed()
+        if self.session.closed:  # ours is only closed with the transport: a caller's session
             raise InvalidRequestError("the aiohttp session given to PachcaClient is closed")
         headers, data = request.headers, request.body  # aiohttp copies headers: none here
         feed = _Feed(data) if isinstance(data, MultipartBody) else None
@@ -170,36 +185,68 @@ class AiohttpTransport:
                     await sink.fill(response)
                     body = b""
                 else:
-                    body = await response.read()
+                    ok = 200 <= response.status < 300
+                    limit = self._limits[0] if ok else self._limits[1]
+                    size = response.content_length
+                    if size is None or size > limit or "Content-Encoding" in response.headers:
+                        body = await _read_up_to(limit, request, response)
+                    else:
+                        body = await response.read()  # exactly `size` bytes: the usual answer
                 return Response(response.status, response.headers, body, response.reason or "")
         except (aiohttp.ClientError, OSError) as error:
             local = (feed.error if feed else None) or (sink.error if sink else None)
             failure = local or _connection_error(request, error)  # the caller's file, or the net
+        finally:
+            if feed is not None:
+                await feed.close()
         # Raised outside the `except`: aiohttp's exception, whose attributes may hold the
         # request's headers (the token), is neither chained nor kept as context.
         raise failure
 
     async def close(self) -> None:
-        if self._anonymous_session is not None:
-            await self._anonymous_session.close()
+        """Close what this transport made; every later `send` raises `ClientClosedError`."""
+        self._closed = True
+        anonymous, self._anonymous_session = self._anonymous_session, None
+        if anonymous is not None:
+            await anonymous.close()
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
 
 class _Feed:
-    """Streams a `MultipartBody`, keeping apart an error of the file from one of the network."""
+    """Streams a `MultipartBody`, keeping apart an error of the file from one of the network.
+
+    `close()` closes the files the body opened, wherever the network left off reading it.
+    """
 
     def __init__(self, body: MultipartBody) -> None:
         self.body = body
         self.error: Exception | None = None
+        self._parts = body.open()
+        self._idle = asyncio.Event()  # no read of the body in progress
+        self._idle.set()
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        parts = self._parts
         try:
-            async for chunk in self.body.open():
+            while True:
+                self._idle.clear()
+                try:
+                    chunk = await anext(parts)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    self._idle.set()
                 yield chunk
         except Exception as error:
             self.error = error
             raise
+
+    async def close(self) -> None:
+        # aiohttp's writer may be inside a read (in a worker thread) as the request fails;
+        # that read ends first, or the body cannot be closed.
+        await self._idle.wait()
+        await self._parts.aclose()
 
 
 class _Drain:
@@ -237,6 +284,36 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=timeout.total, connect=timeout.connect, sock_read=read, ceil_threshold=math.inf
     )
+
+
+async def _read_up_to(limit: int, request: Request, response: aiohttp.ClientResponse) -> bytes:
+    """The body of an answer whose length is unknown until read (chunked, or compressed), or
+    `ResponseTooLargeError` as soon as it proves longer than `limit`."""
+    if response.content_length is None or response.content_length <= limit:
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > limit:
+                break
+        else:
+            return bytes(body)
+    response.close()  # the rest is never read: the connection cannot be reused
+    raise ResponseTooLargeError(
+        f"{request.operation.name} ({request.method} {request.path}) answered "
+        f"{response.status} with a body over {limit} bytes; reading stopped there "
+        "(see max_response_size)",
+        status=response.status,
+        limit=limit,
+        operation=request.operation.name,
+    )
+
+
+def _whole_bytes(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _closed() -> ClientClosedError:
+    return ClientClosedError("the client is closed: nothing more is sent")
 
 
 def _connection_error(request: Request, error: Exception) -> Exception:

@@ -57,6 +57,10 @@ DEFAULT_TOLERANCE = 60.0
 PACHCA_IPS = ("37.200.70.177",)
 """The address Pachca documents for its webhook deliveries (for a sender-IP allowlist)."""
 
+MAX_DEPTH = 64
+"""How deep objects and arrays may nest in a delivery: Pachca's go a handful of levels deep;
+far deeper ones are refused (`NOT_JSON`) before anything walks them recursively."""
+
 
 ExportReadyPayload = ExportWebhookPayload
 """The name this SDK gave the export callback before the spec described it (same class)."""
@@ -95,6 +99,10 @@ class Update:
     def event(self) -> str:
         """The payload's `event` (`new`, `click`, ...), as sent."""
         return str(self.raw.get("event", ""))
+
+
+_FAR = 1e15
+"""Seconds since 1970 past any time a delivery can carry (some 30 million years)."""
 
 
 class Failure(enum.Enum):
@@ -145,6 +153,8 @@ def check_timestamp(
     stamp = data.get("webhook_timestamp")
     if isinstance(stamp, bool) or not isinstance(stamp, int | float):
         raise WebhookVerificationError(Failure.MISSING_TIMESTAMP)
+    if not -_FAR < stamp < _FAR:  # NaN, infinities, and integers no float can hold
+        raise WebhookVerificationError(Failure.MISSING_TIMESTAMP, "not a usable time")
     skew = (time.time() if now is None else now) - stamp
     if skew > tolerance:
         raise WebhookVerificationError(Failure.STALE_TIMESTAMP, f"{skew:.0f} s old")
@@ -197,14 +207,32 @@ def parse_payload(data: Mapping[str, Any]) -> WebhookPayload:
 
 
 def load_object(body: bytes) -> dict[str, Any]:
-    """The JSON object in `body`, or `WebhookVerificationError` (`NOT_JSON`)."""
+    """The JSON object in `body`, or `WebhookVerificationError` (`NOT_JSON`): also when it
+    nests deeper than `MAX_DEPTH`."""
     try:
         data = loads(body)
     except ValueError:
         raise WebhookVerificationError(Failure.NOT_JSON) from None
     if not isinstance(data, dict):
         raise WebhookVerificationError(Failure.NOT_JSON, f"got {type(data).__name__}")
+    if _too_deep(data):
+        raise WebhookVerificationError(Failure.NOT_JSON, f"nested over {MAX_DEPTH} levels deep")
     return data
+
+
+def _too_deep(data: dict[str, Any]) -> bool:
+    """Whether containers in `data` nest over `MAX_DEPTH` levels (walked without recursion)."""
+    level: list[Any] = [data]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
@@ -218,6 +246,7 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "MAX_DEPTH",
     "PACHCA_IPS",
     "SIGNATURE_HEADER",
     "ButtonWebhookPayload",

@@ -20,7 +20,14 @@ import mimetypes
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+)
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
@@ -86,20 +93,33 @@ class FileContent:
     async def _checked(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """Chunks as `bytes`, failing (never truncating) if the source changed size meanwhile."""
         read = 0
-        async for chunk in chunks:
-            if not isinstance(chunk, bytes | bytearray | memoryview):
-                raise InvalidRequestError(
-                    f"{self.name}: the source gave {type(chunk).__name__}, expected bytes"
-                )
-            read += len(chunk)
-            if self.size is not None and read > self.size:
-                raise InvalidRequestError(f"{self.name} grew while it was being sent")
-            if chunk:
-                yield chunk if isinstance(chunk, bytes) else bytes(chunk)
+        async with closing(chunks):  # a failure here closes the source at once
+            async for chunk in chunks:
+                if not isinstance(chunk, bytes | bytearray | memoryview):
+                    raise InvalidRequestError(
+                        f"{self.name}: the source gave {type(chunk).__name__}, expected bytes"
+                    )
+                read += len(chunk)
+                if self.size is not None and read > self.size:
+                    raise InvalidRequestError(f"{self.name} grew while it was being sent")
+                if chunk:
+                    yield chunk if isinstance(chunk, bytes) else bytes(chunk)
         if self.size is not None and read < self.size:
             raise InvalidRequestError(
                 f"{self.name} shrank while it was being sent ({read} of {self.size} bytes)"
             )
+
+
+@contextlib.asynccontextmanager
+async def closing(chunks: AsyncIterator[bytes]) -> AsyncIterator[AsyncIterator[bytes]]:
+    """`chunks`, closed on the way out (if it can be): a generator left half-read keeps its
+    file open until the garbage collector finds it, and a failed transfer leaves one so."""
+    try:
+        yield chunks
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def describe(
@@ -264,7 +284,7 @@ class MultipartBody:
                 total += len(self._head(name, value)) + value.size + 2
         return total
 
-    async def open(self) -> AsyncIterator[bytes]:
+    async def open(self) -> AsyncGenerator[bytes, None]:
         """The body from its first byte (fails for a one-shot file already sent)."""
         sizes = [file.size for file in self.files]
         total = None if None in sizes else sum(s for s in sizes if s is not None)
@@ -276,10 +296,11 @@ class MultipartBody:
                 pending += self._head(name, value) + value.encode() + b"\r\n"
                 continue
             yield pending + self._head(name, value)
-            async for chunk in value.chunks():
-                yield chunk
-                sent += len(chunk)  # resumed: the writer took the chunk
-                await report(self.progress, sent, total)
+            async with closing(value.chunks()) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+                    sent += len(chunk)  # resumed: the writer took the chunk
+                    await report(self.progress, sent, total)
             pending = b"\r\n"
         yield pending + self._closing
 

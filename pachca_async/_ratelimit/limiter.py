@@ -32,6 +32,7 @@ from typing import Any
 
 from multidict import CIMultiDict
 
+from .._loop import check_loop
 from .._middleware import Handler
 from .._operation import RateClass
 from .._retry_after import parse_retry_after
@@ -220,6 +221,7 @@ class RateLimiter:
         await self.backend.aclose()
 
     async def __call__(self, request: Request, call_next: Handler) -> Response:
+        check_loop(self, "RateLimiter")
         if not request.operation.auth:  # the file storage: no token, so none of its limits
             return await call_next(request)
         key = (self._scope(request), *self._keys.key(request))

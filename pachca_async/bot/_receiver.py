@@ -18,9 +18,10 @@ handlers get `shutdown_timeout` seconds to finish.
 | answer | when |
 |--------|------|
 | 200 | accepted (or a repeat, or the bot's own message: ignored) |
-| 400 | body not JSON; or field errors from a form handler |
+| 400 | body not JSON (or nested too deep); or field errors from a form handler |
 | 401 | signature missing, malformed or wrong; timestamp stale or in the future |
 | 403 | sender address not in `allowed_ips` |
+| 408 | body not received within `body_timeout` (the connection is then closed) |
 | 413 | body larger than `max_body_size` |
 | 500 | a form submission handler raised |
 | 503 | too many handlers running, or shutting down |
@@ -115,6 +116,9 @@ class WebhookReceiver:
         secret: The bot's signing secret (bot settings → outgoing webhook).
         tolerance: Seconds `webhook_timestamp` may be off from now.
         max_body_size: Bytes; larger bodies get 413 unread.
+        body_timeout: Seconds a sender gets to deliver the whole body; a slower one gets 408
+            and its connection is closed, so slow senders cannot hold connections. `None`
+            waits forever (behind a proxy that enforces its own deadline).
         max_pending: Handlers running at once before deliveries get 503.
         allowed_ips: Addresses or networks allowed to deliver (`webhooks.PACHCA_IPS` is what
             Pachca documents); `None` allows any. Behind a reverse proxy, make aiohttp see
@@ -135,6 +139,7 @@ class WebhookReceiver:
         secret: str,
         tolerance: float = DEFAULT_TOLERANCE,
         max_body_size: int = 1 << 20,
+        body_timeout: float | None = 10.0,
         max_pending: int = 100,
         allowed_ips: Iterable[str] | None = None,
         dedup_ttl: float = 3600.0,
@@ -151,6 +156,7 @@ class WebhookReceiver:
         self._secret = secret
         self.tolerance = tolerance
         self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
         self.max_pending = max_pending
         self.allowed: tuple[IPNetwork, ...] | None = (
             None if allowed_ips is None else tuple(ipaddress.ip_network(ip) for ip in allowed_ips)
@@ -285,10 +291,15 @@ class WebhookReceiver:
         if (request.content_length or 0) > self.max_body_size:
             return too_large
         body = bytearray()
-        async for chunk in request.content.iter_chunked(1 << 16):
-            body += chunk
-            if len(body) > self.max_body_size:
-                return too_large
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                async for chunk in request.content.iter_chunked(1 << 16):
+                    body += chunk
+                    if len(body) > self.max_body_size:
+                        return too_large
+        except TimeoutError:
+            logger.warning("dropped a delivery from %s: body too slow", request.remote)
+            return await _hang_up(request, 408, f"body not received in {self.body_timeout:g} s")
         return bytes(body)
 
     async def _accept(self, update: Update) -> web.Response:
@@ -351,6 +362,16 @@ class WebhookReceiver:
             self.submit_timeout,
         )
         return web.Response(text="ok")
+
+
+async def _hang_up(request: web.Request, status: int, reason: str) -> web.Response:
+    """Answer, then close the connection without reading the rest of the body (aiohttp would
+    otherwise go on reading it for a while, which is what a slow sender wants)."""
+    response = web.Response(status=status, text=reason, headers={"Connection": "close"})
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
 
 
 def _busy(reason: str) -> web.Response:

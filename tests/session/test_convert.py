@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import sys
 from typing import Any
 
@@ -13,6 +12,7 @@ from pachca_async import (
     UNSET,
     PachcaClient,
     ResponseDecodeError,
+    ServerError,
     ValidationError,
     _convert,
     _decode,
@@ -416,7 +416,7 @@ async def test_stdlib_json_is_used_without_orjson(
 ) -> None:
     monkeypatch.setitem(sys.modules, "orjson", None)  # `import orjson` now fails
     fallback = _convert._json_loads()
-    assert fallback is json.loads
+    assert fallback is _convert.stdlib_loads
     monkeypatch.setattr(_convert, "loads", fallback)
     monkeypatch.setattr(_decode, "loads", fallback)
 
@@ -430,6 +430,19 @@ async def test_stdlib_json_is_used_without_orjson(
         server.reply("GET", "/messages/6", Reply(200, body=body))
         with pytest.raises(ResponseDecodeError):
             await pachca.messages.get_message(6)
+
+
+async def test_json_nested_past_the_stack_is_bad_json_without_orjson(
+    monkeypatch: pytest.MonkeyPatch, server: FakePachca, pachca: PachcaClient
+) -> None:
+    monkeypatch.setattr(_decode, "loads", _convert.stdlib_loads)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    server.reply("GET", "/messages/5", Reply(200, body=deep))
+    with pytest.raises(ResponseDecodeError, match="the body is not JSON"):
+        await pachca.messages.get_message(5)
+    server.reply("GET", "/messages/6", Reply(500, body=deep))
+    with pytest.raises(ServerError, match="undecodable body"):
+        await pachca.messages.get_message(6)
 
 
 def test_a_presence_discriminator_picks_the_variant_by_the_keys_an_object_has() -> None:

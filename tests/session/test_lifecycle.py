@@ -49,16 +49,6 @@ async def test_own_session_is_closed(server: FakePachca, how: str) -> None:
     await pachca.close()  # closing twice is harmless
 
 
-async def test_client_can_be_used_again_after_close(server: FakePachca) -> None:
-    server.reply("GET", "/messages/5", OK)
-    pachca = PachcaClient(TOKEN, base_url=server.base_url)
-    async with pachca:
-        await pachca.messages.get_message(5)
-    async with pachca:  # a fresh session, closed again on exit
-        await pachca.messages.get_message(5)
-    assert count(server) == 2
-
-
 async def test_callers_session_is_used_and_left_open(server: FakePachca) -> None:
     server.reply("GET", "/messages/5", OK)
     async with aiohttp.ClientSession(headers={"X-Caller": "mine"}) as session:
