@@ -22,10 +22,10 @@ from ._config import (
     Timeout,
 )
 from ._decode import decode
-from ._downloads import download
 from ._encode import Target, build_request
 from ._exceptions import InvalidRequestError
-from ._files import Progress
+from ._files.content import Progress
+from ._files.downloads import download
 from ._generated.services import Services
 from ._middleware import Handler, Middleware, chain, log_requests, retry_requests
 from ._operation import Operation
@@ -228,7 +228,7 @@ class PachcaClient(Services):
         to: str | os.PathLike[str] | Sink | None,
         progress: Progress | None,
     ) -> bytes | Path | None:
-        """A binary result, streamed (`files.download_file`); see `_downloads`."""
+        """A binary result, streamed (`files.download_file`); see `_files.downloads`."""
         result, _ = await download(self, operation, arguments, to=to, progress=progress)
         return result
 

@@ -18,7 +18,7 @@ import attrs
 from ._config import Timeout
 from ._convert import unstructure
 from ._exceptions import InvalidRequestError
-from ._files import multipart_body
+from ._files.content import multipart_body
 from ._operation import BodyKind, Operation
 from ._transport import Body, Request, redacted
 from ._types import UNSET

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from ._decode import status_error
 from ._exceptions import PachcaError
-from ._files import MultipartBody
+from ._files.content import MultipartBody
 from ._retry import RetryEvent, RetryPolicy
 from ._transport import Request, Response, Transport
 

@@ -22,7 +22,7 @@ from ._operation import Operation
 from ._pagination import Page, Paginator
 
 if TYPE_CHECKING:
-    from ._files import Progress
+    from ._files.content import Progress
     from ._service import Requester
     from ._transport import Sink
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ._exceptions import OperationUnavailableError
-from ._files import Progress
+from ._files.content import Progress
 from ._operation import Operation
 from ._pagination import Page, Paginator
 from ._raw import RawRequester, RawResponse

@@ -32,7 +32,7 @@ from ._exceptions import (
     InvalidRequestError,
     ResponseTooLargeError,
 )
-from ._files import CHUNK, MultipartBody
+from ._files.content import CHUNK, MultipartBody
 
 if TYPE_CHECKING:
     from ._operation import Operation

@@ -25,8 +25,8 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from ._client import PachcaClient
-from ._fake import FakePachca
-from ._local_bot import LocalBot
+from ._testing.fake import FakePachca
+from ._testing.local_bot import LocalBot
 from .bot import Dispatcher
 
 F = TypeVar("F", bound=Callable[..., Any])

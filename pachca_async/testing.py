@@ -52,12 +52,12 @@ import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from ._documents import api_error, message, message_event, page, search_page, upload_params
 from ._exceptions import InvalidRequestError
-from ._fake import FakePachca, signed_delivery, stamp
-from ._fake_http import Call, Reply
-from ._local_bot import LocalBot
-from ._mock import MockHandler, MockTransport, json_response, request_json
+from ._testing.documents import api_error, message, message_event, page, search_page, upload_params
+from ._testing.fake import FakePachca, signed_delivery, stamp
+from ._testing.http import Call, Reply
+from ._testing.local_bot import LocalBot
+from ._testing.mock import MockHandler, MockTransport, json_response, request_json
 
 __all__ = [
     "Call",

@@ -3,7 +3,6 @@ in-memory exporter, against `FakePachca` on 127.0.0.1."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from pachca_async import ConnectError, NotFoundError, PachcaClient, Request, Res
 from pachca_async.otel import tracing
 from pachca_async.testing import FakePachca, MockTransport, run_virtual
 from tests.readme import python_blocks
+from tests.scripting import free_port
 
 TOKEN = "secret-token-123"
 
@@ -101,12 +101,9 @@ async def test_an_error_status_sets_error_type_and_status(
 async def test_a_network_failure_names_the_error_class_and_not_its_message(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    with socket.socket() as unused:  # a port nobody listens on
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
     async with PachcaClient(
         TOKEN,
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=f"http://127.0.0.1:{free_port()}",  # a port nobody listens on
         max_retries=0,
         middlewares=[tracing(tracer_provider=provider)],
     ) as pachca:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from codegen.normalize import operations
+from tests.scripting import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi.yaml"
@@ -54,13 +54,6 @@ def served_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _listening(log: Path, url: str) -> bool:
     """Prism says so once the spec is loaded and the port is its own.
 
@@ -92,7 +85,7 @@ def prism_url(spec: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
     document = folder / "openapi.json"
     document.write_text(json.dumps(served_spec(spec)), encoding="utf-8")
     log_path = folder / "prism.log"
-    port = _free_port()
+    port = free_port()
     url = f"http://{HOST}:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from pachca_async import PachcaClient, Rate, RateLimits, Request, Response, RetryPolicy
-from pachca_async._fake_limits import Bucket, ServerLimits, retry_after
 from pachca_async._operation import RateClass
+from pachca_async._testing.limits import Bucket, ServerLimits, retry_after
 from pachca_async.testing import MockTransport, api_error, json_response
 from pachca_async.testing import message as rich_message
 

@@ -18,9 +18,9 @@ from pachca_async import (
     Request,
     Response,
 )
+from pachca_async._files.storage import storage_request
+from pachca_async._files.uploads import STORE_FILE
 from pachca_async._generated.services import OPERATIONS
-from pachca_async._storage import storage_request
-from pachca_async._uploads import STORE_FILE
 from pachca_async.models import MessageCreateRequest, MessageCreateRequestMessage, MessageEntityType
 from pachca_async.testing import run_virtual
 from tests.readme import python_blocks

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import overload
 
-from pachca_async._exports import ExportHelpers
+from pachca_async._files.exports import ExportHelpers
 from pachca_async._operation import (
     Body,
     BodyField,

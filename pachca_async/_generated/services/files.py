@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import overload
 
-from pachca_async._files import Progress
+from pachca_async._files.content import Progress
+from pachca_async._files.uploads import FileHelpers
 from pachca_async._operation import (
     Body,
     BodyField,
@@ -21,7 +22,6 @@ from pachca_async._operation import (
 from pachca_async._raw import raw_call
 from pachca_async._transport import Sink
 from pachca_async._types import UNSET, FileInput, Unset
-from pachca_async._uploads import FileHelpers
 
 from ..models import (
     FileTarget,

@@ -9,8 +9,8 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._exceptions import InvalidRequestError
-from ._transport import Request, Response
+from .._exceptions import InvalidRequestError
+from .._transport import Request, Response
 
 MockHandler = Callable[[Request], Response | Awaitable[Response]]
 """Takes the request, returns the response (or an awaitable of it); may raise a transport error."""

@@ -13,9 +13,9 @@ import math
 import re
 from collections.abc import Hashable
 
-from ._generated.services import OPERATIONS
-from ._operation import RateClass
-from ._ratelimit import Rate, RateLimits
+from .._generated.services import OPERATIONS
+from .._operation import RateClass
+from .._ratelimit import Rate, RateLimits
 
 SLACK = 1e-9
 """How early (in seconds) a request may come and still pass: float rounding, not leniency."""

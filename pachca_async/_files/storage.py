@@ -9,13 +9,13 @@ long as it takes; the client's connect and read timeouts still apply.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import attrs
 
-from ._operation import Operation, Result, ResultKind
-from ._service import Requester
-from ._transport import Body, Request, Response, Sink
+from .._operation import Operation, Result, ResultKind
+from .._service import Requester, Service
+from .._transport import Body, Request, Response, Sink
 
 
 class Client(Requester, Protocol):
@@ -26,6 +26,17 @@ class Client(Requester, Protocol):
     def _send(self, request: Request) -> Awaitable[Response]: ...
 
     def _decode(self, request: Request, response: Response) -> Any: ...
+
+
+class StorageHelpers(Service):
+    """The base of hand-written helpers on a service (see `codegen/overlay.yaml`): their
+    storage flows need the client itself, not only the calls a `Requester` runs."""
+
+    __slots__ = ()
+
+    @property
+    def _client(self) -> Client:
+        return cast(Client, self._requester)
 
 
 def storage_operation(name: str, method: str) -> Operation[None]:
@@ -50,13 +61,12 @@ def storage_request(
     body: Body = None,
     sink: Sink | None = None,
 ) -> Request:
-    request = client._build(operation, {"url": url})
-    return attrs.evolve(
-        request,
-        body=body,
-        sink=sink,
-        timeout=attrs.evolve(request.timeout, total=None),
-    )
+    return unbounded(client._build(operation, {"url": url}), body=body, sink=sink)
+
+
+def unbounded(request: Request, **changes: Any) -> Request:
+    """`request` with `changes` and no limit on its total time: a file takes as long as it takes."""
+    return attrs.evolve(request, timeout=attrs.evolve(request.timeout, total=None), **changes)
 
 
 def succeeded(response: Response) -> bool:

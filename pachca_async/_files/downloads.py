@@ -19,16 +19,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import attrs
 from yarl import URL
 
-from ._decode import status_error, storage_error
-from ._exceptions import DownloadError, InvalidRequestError
-from ._files import Progress, report
-from ._operation import Operation
-from ._storage import Client, storage_operation, storage_request, succeeded
-from ._transport import Response, Sink
-from ._types import UNSET
+from .._decode import status_error, storage_error
+from .._exceptions import DownloadError, InvalidRequestError
+from .._operation import Operation
+from .._transport import Response, Sink
+from .._types import UNSET
+from .content import Progress, report
+from .storage import Client, storage_operation, storage_request, succeeded, unbounded
 
 MAX_REDIRECTS = 5
 """Storage redirects followed after Pachca's own, before the download is given up."""
@@ -74,10 +73,7 @@ async def fetch(
     what = _describe(operation, arguments)
     refreshed = False
     while True:
-        request = client._build(operation, arguments)
-        request = attrs.evolve(
-            request, sink=sink, timeout=attrs.evolve(request.timeout, total=None)
-        )
+        request = unbounded(client._build(operation, arguments), sink=sink)
         response = await client._send(request)
         if succeeded(response):
             return response

@@ -33,9 +33,9 @@ from typing import IO, Any, TypeAlias
 
 import attrs
 
-from ._exceptions import InvalidRequestError
-from ._operation import Operation
-from ._types import UNSET, FileInput, FileSource, InputFile
+from .._exceptions import InvalidRequestError
+from .._operation import Operation
+from .._types import UNSET, FileInput, FileSource, InputFile
 
 CHUNK = 512 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024

@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ._client import PachcaClient
-from ._exceptions import InvalidRequestError
-from ._fake import FakePachca
-from .bot import Dispatcher, WebhookReceiver
+from .._client import PachcaClient
+from .._exceptions import InvalidRequestError
+from ..bot import Dispatcher, WebhookReceiver
+from .fake import FakePachca
 
 DEFAULT_SECRET = "test-webhook-secret"
 

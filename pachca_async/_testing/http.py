@@ -14,6 +14,8 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiMapping
 
+from . import documents
+
 JSON = dict[str, Any]
 Key = tuple[Any, ...]
 
@@ -160,6 +162,15 @@ def number(text: str | None, name: str) -> int:
         raise Refusal(400, name, f"{name} must be a number", "invalid", text) from None
 
 
+def by_id(request: web.Request, table: Mapping[int, JSON], kind: str) -> JSON:
+    """The `kind` the path's `{id}` names in `table`, or Pachca's 404 naming it."""
+    item_id = number(request.match_info["id"], "id")
+    item = table.get(item_id)
+    if item is None:
+        raise Refusal(404, "id", f"no {kind} {item_id}", value=item_id)
+    return item
+
+
 def data(document: Any, *, status: int = 200) -> web.Response:
     return web.json_response({"data": document}, status=status)
 
@@ -183,7 +194,7 @@ def page(
     offset, so items added or removed during a walk shift nothing, as in Pachca.
     """
     found, paginate = window(request, items, key, descending)
-    return web.json_response({"data": found, "meta": {"paginate": paginate}})
+    return web.json_response(documents.page(found, **paginate))
 
 
 def search_page(
@@ -192,8 +203,8 @@ def search_page(
     """One page of search results: `meta` has the `total` found and only a `next_page`."""
     everything = list(items)
     found, paginate = window(request, everything, key, descending, SEARCH_MAX_LIMIT)
-    meta = {"total": len(everything), "paginate": {"next_page": paginate["next_page"]}}
-    return web.json_response({"data": found, "meta": meta})
+    answer = documents.search_page(found, total=len(everything), next_page=paginate["next_page"])
+    return web.json_response(answer)
 
 
 def window(

@@ -8,20 +8,12 @@ goes into a message. `Files.upload` does the first two; what it returns is the t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from ._convert import loads
-from ._decode import storage_error
-from ._exceptions import InvalidRequestError, UploadError
-from ._files import (
-    FileContent,
-    MultipartBody,
-    Progress,
-    describe,
-    has_control_characters,
-    with_size,
-)
-from ._generated.models import (
+from .._convert import loads
+from .._decode import storage_error
+from .._exceptions import InvalidRequestError, UploadError
+from .._generated.models import (
     Button,
     FileType,
     Message,
@@ -29,9 +21,17 @@ from ._generated.models import (
     MessageEntityType,
     UploadParams,
 )
-from ._service import Service, operation
-from ._storage import Client, storage_operation, storage_request, succeeded
-from ._types import UNSET, FileInput, Unset
+from .._service import operation
+from .._types import UNSET, FileInput, Unset
+from .content import (
+    FileContent,
+    MultipartBody,
+    Progress,
+    describe,
+    has_control_characters,
+    with_size,
+)
+from .storage import StorageHelpers, storage_operation, storage_request, succeeded
 
 FILENAME = "${filename}"
 """The placeholder in the key that `/uploads` hands out."""
@@ -46,15 +46,11 @@ ONE_SHOT = (
 Attachment = MessageCreateRequestMessageFilesItem
 
 
-class FileHelpers(Service):
+class FileHelpers(StorageHelpers):
     """`upload` and `send_message`, in the service of `UploadOperations_getUploadParams` (see
     `codegen/overlay.yaml`): `pachca.files` today."""
 
     __slots__ = ()
-
-    @property
-    def _client(self) -> Client:
-        return cast(Client, self._requester)
 
     async def upload(
         self,

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from ._fake_http import (
+from .http import (
     JSON,
     Refusal,
+    by_id,
     data,
     descending_order,
     envelope,
@@ -29,7 +30,7 @@ from ._fake_http import (
 )
 
 if TYPE_CHECKING:
-    from ._fake import FakePachca
+    from .fake import FakePachca
 
 AVATARS = ("/profile/avatar", "/users/{id}/avatar", "/chats/{id}/avatar", "/bots/{id}/avatar")
 IMAGE_TARGETS = ("thumb", "image")
@@ -92,10 +93,8 @@ class Routes:
 
     async def download_file(self, request: web.Request) -> web.Response:
         """`GET /files/{id}`: a redirect to the file in the storage (a variant of an image)."""
-        file_id = number(request.match_info["id"], "id")
-        file = self.api.files.get(file_id)
-        if file is None:
-            raise Refusal(404, "id", f"no file {file_id}", value=file_id)
+        file = by_id(request, self.api.files, "file")
+        file_id = file["id"]
         target = request.query.get("target")
         if target is not None and not (file["file_type"] == "image" and target in IMAGE_TARGETS):
             raise Refusal(400, "target", f"file {file_id} has no {target}", "invalid", target)
@@ -159,11 +158,7 @@ class Routes:
         return page(request, chosen, latest, descending=True)
 
     async def get_thread(self, request: web.Request) -> web.Response:
-        thread_id = number(request.match_info["id"], "id")
-        thread = self.api.threads.get(thread_id)
-        if thread is None:
-            raise Refusal(404, "id", f"no thread {thread_id}", value=thread_id)
-        return data(thread)
+        return data(by_id(request, self.api.threads, "thread"))
 
     async def pin(self, request: web.Request) -> web.Response:
         message = self.api._message(request)
@@ -227,11 +222,7 @@ class Routes:
         return web.Response(status=204)
 
     def _draft(self, request: web.Request) -> JSON:
-        draft_id = number(request.match_info["id"], "id")
-        draft = self.api.drafts.get(draft_id)
-        if draft is None:
-            raise Refusal(404, "id", f"no draft {draft_id}", value=draft_id)
-        return draft
+        return by_id(request, self.api.drafts, "draft")
 
     def _change_draft(self, draft: JSON, fields: Mapping[str, Any]) -> None:
         draft.update({name: fields[name] for name in DRAFT_FIELDS if name in fields})

@@ -20,15 +20,19 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from . import _documents
-from ._client import PachcaClient
-from ._config import REQUEST_ID_HEADER
-from ._fake_http import (
+from .._client import PachcaClient
+from .._config import REQUEST_ID_HEADER
+from .._operation import RateClass
+from .._ratelimit import RateLimits
+from ..webhooks import SIGNATURE_HEADER, signature
+from . import documents
+from .http import (
     JSON,
     Call,
     Handler,
     Refusal,
     Reply,
+    by_id,
     data,
     descending_order,
     envelope,
@@ -37,11 +41,8 @@ from ._fake_http import (
     page,
     require,
 )
-from ._fake_limits import ServerLimits, rate_class_of, retry_after
-from ._fake_routes import Routes
-from ._operation import RateClass
-from ._ratelimit import RateLimits
-from .webhooks import SIGNATURE_HEADER, signature
+from .limits import ServerLimits, rate_class_of, retry_after
+from .routes import Routes
 
 ENTITY_TYPES = ("discussion", "thread", "user")
 MAX_BODY = 1 << 30
@@ -254,7 +255,7 @@ class FakePachca:
 
     def message_event(self, message: Mapping[str, Any], event: str = "new") -> JSON:
         """The `message` webhook payload about `message`, stamped now."""
-        return _documents.message_event(
+        return documents.message_event(
             message, event, webhook_timestamp=int(self._clock().timestamp())
         )
 
@@ -652,7 +653,7 @@ class FakePachca:
     async def _upload_params(self, request: web.Request) -> web.Response:
         upload = self._new_id("upload", {}, None)
         key = f"attaches/files/{self.bot_id}/{upload}/${{filename}}"
-        params = _documents.upload_params(f"{self.base_url}/storage", key)
+        params = documents.upload_params(f"{self.base_url}/storage", key)
         return web.json_response(params, status=201)
 
     async def _store(self, request: web.Request) -> web.Response:
@@ -699,11 +700,7 @@ class FakePachca:
         return chat
 
     def _message(self, request: web.Request) -> JSON:
-        message_id = number(request.match_info["id"], "id")
-        message = self.messages.get(message_id)
-        if message is None:
-            raise Refusal(404, "id", f"no message {message_id}", value=message_id)
-        return message
+        return by_id(request, self.messages, "message")
 
     def _chat_of(self, entity_type: str, entity_id: int) -> JSON:
         """Where a message to `entity_type` `entity_id` goes (a user's personal chat is opened)."""
@@ -726,7 +723,7 @@ class FakePachca:
         chat = self._chat_of(entity_type, fields["entity_id"])
         message_id = self._new_id("message", self.messages, id)
         now = self._now()
-        message = _documents.message(
+        message = documents.message(
             message_id,
             entity_type=entity_type,
             entity_id=fields["entity_id"],

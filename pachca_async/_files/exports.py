@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import cast
 
-from ._decode import storage_error
-from ._downloads import FileSink
-from ._exceptions import DownloadError
-from ._files import Progress
-from ._service import Service, operation
-from ._storage import Client, storage_operation, storage_request, succeeded
+from .._decode import storage_error
+from .._exceptions import DownloadError
+from .._service import operation
+from .content import Progress
+from .downloads import FileSink
+from .storage import StorageHelpers, storage_operation, storage_request, succeeded
 
 FETCH_EXPORT = storage_operation("chats.save_export", "GET")
 
 
-class ExportHelpers(Service):
+class ExportHelpers(StorageHelpers):
     """`save_export`, in the service of `ExportOperations_downloadExport` (see
     `codegen/overlay.yaml`): `pachca.chats` today."""
 
     __slots__ = ()
-
-    @property
-    def _client(self) -> Client:
-        return cast(Client, self._requester)
 
     async def save_export(
         self, id: int, path: str | os.PathLike[str], *, progress: Progress | None = None
