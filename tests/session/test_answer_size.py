@@ -49,11 +49,13 @@ async def raw_server(head: bytes) -> AsyncIterator[str]:
     """A server that sends `head` (status line and headers), then nothing, and holds on."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(head)
-        await writer.drain()
-        await reader.read()  # until the client hangs up
-        writer.close()
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(head)
+            await writer.drain()
+            await reader.read()  # until the client hangs up
+        finally:  # also when the loop's end cancels it (Python 3.12 would leak the socket)
+            writer.close()
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
