@@ -21,10 +21,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bench.fixtures import rich_message
 from pachca_async import Rate, RateLimits
 from pachca_async._operation import RateClass
 from pachca_async._testing.limits import ServerLimits, retry_after
+from pachca_async.testing import message as message_document
 
 API = "/api/shared/v1"
 REFUSAL = json.dumps(
@@ -110,7 +110,7 @@ class LimitedAPI:
 def message(message_id: int, entity_type: str, entity_id: int, content: str) -> dict[str, Any]:
     """A full message as Pachca returns it, posted where the request said."""
     where = {"entity_type": entity_type, "entity_id": entity_id, "chat_id": entity_id}
-    return rich_message(message_id, **where, root_chat_id=entity_id, content=content)
+    return message_document(message_id, **where, root_chat_id=entity_id, content=content)
 
 
 def limit(text: str) -> tuple[float, int]:

@@ -196,8 +196,10 @@ class PachcaClient(Services):
             await self._transport.close()
 
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
-        request = self._build(operation, arguments)
-        return self._decode(request, await self._send(request))  # type: ignore[no-any-return]
+        request = build_request(operation, arguments, self._target, self._timeout)
+        # `_send`, inlined: this is the path every call takes.
+        response = await self._calls.send(self._handler, request)
+        return self._decode(request, response)  # type: ignore[no-any-return]
 
     async def _execute_raw(
         self, operation: Operation[T], arguments: dict[str, Any]

@@ -42,7 +42,8 @@ def build_request(
     operation: Operation[Any], arguments: Mapping[str, Any], target: Target, timeout: Timeout
 ) -> Request:
     headers = dict(target.headers if operation.auth else target.public_headers)
-    headers.update(operation.headers)
+    if operation.headers:
+        headers.update(operation.headers)
     body = _body(operation, arguments)
     if isinstance(body, bytes):
         form = operation.body is not None and operation.body.kind is BodyKind.FORM
