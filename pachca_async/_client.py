@@ -3,6 +3,7 @@ executes every operation through one pipeline (see `_middleware`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -198,7 +199,15 @@ class PachcaClient(Services):
     async def _execute(self, operation: Operation[T], arguments: dict[str, Any]) -> T:
         request = build_request(operation, arguments, self._target, self._timeout)
         # `_send`, inlined: this is the path every call takes.
-        response = await self._calls.send(self._handler, request)
+        calls = self._calls
+        task = calls.enter(request)
+        try:
+            response = await self._handler(request)
+        except asyncio.CancelledError:
+            calls.interrupted(task, request)
+            raise
+        finally:
+            calls.leave(task)
         return self._decode(request, response)  # type: ignore[no-any-return]
 
     async def _execute_raw(
