@@ -58,7 +58,7 @@ def parse(data: Any, path: Path | None = None) -> Overlay:
     where = path.name if path else "overlay"
     _expect(isinstance(data, dict), where, "", "a mapping")
     overlay = Overlay(path=path)
-    overlay.operations = _section(data, "operations", where)
+    overlay.operations = _section(data, "operations", where, mappings=True)
     for op_id, entry in overlay.operations.items():
         at = pointer("operations", op_id)
         rate, classes = entry.get("rate", "other"), rate_classes()
@@ -77,10 +77,9 @@ def parse(data: Any, path: Path | None = None) -> Overlay:
             at + "/helpers",
             "'package.module:Class'",
         )
-    overlay.schemas = _section(data, "schemas", where)
+    overlay.schemas = _section(data, "schemas", where, mappings=True)
     for name, entry in overlay.schemas.items():
         at = pointer("schemas", name)
-        _expect(isinstance(entry, dict), where, at, "a mapping")
         rule = entry.get("select")
         if rule is not None:
             _expect(
@@ -128,12 +127,16 @@ def rate_classes() -> tuple[str, ...]:
     raise SpecError("", f"no RateClass in {OPERATION_MODULE}")
 
 
-def _section(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+def _section(
+    data: dict[str, Any], name: str, where: str, *, mappings: bool = False
+) -> dict[str, Any]:
+    """The section `name`, each entry a value (a mapping, with `mappings`)."""
     value = data.get(name) or {}
     _expect(isinstance(value, dict), where, pointer(name), "a mapping")
     result: dict[str, Any] = value
     for key, entry in result.items():
-        _expect(entry is not None, where, pointer(name, key), "a value")
+        ok = isinstance(entry, dict) if mappings else entry is not None
+        _expect(ok, where, pointer(name, key), "a mapping" if mappings else "a value")
     return result
 
 

@@ -38,6 +38,8 @@ def test_a_helper_whose_operation_is_gone_says_so_when_called() -> None:
     ("text", "where"),
     [
         ("operations:\n  A_b:\n    rate: fastest\n", "/operations/A_b/rate"),
+        ("operations:\n  A_b: fast\n", "/operations/A_b"),
+        ("schemas:\n  AuditEvent: 1\n", "/schemas/AuditEvent"),
         ("operations:\n  A_b:\n    rate_key: {chat: x}\n", "/operations/A_b/rate_key"),
         ("operations:\n  A_b:\n    helpers: no-colon\n", "/operations/A_b/helpers"),
         ("webhooks:\n  message new: nowhere\n", "/webhooks/message new"),
