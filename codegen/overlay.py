@@ -46,7 +46,7 @@ class Overlay:
 def load(path: Path = DEFAULT) -> Overlay:
     """Read and check the overlay; a missing file is an empty overlay."""
     if not path.exists():
-        return Overlay(observers={UNKNOWN_OBSERVER: "Events no other observer takes."}, path=path)
+        return parse({}, path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
