@@ -520,18 +520,14 @@ class ViewBuilder:
             plan=requirements.get("plan"),
             auth=requirements.get("auth", True) is not False and op.get("security") != [],
             rate_class=op.get("x-sdk-rate-class", "other").upper(),
-            rate_key=self._rate_key(op, params, body_fields, where),
+            rate_key=self._rate_key(op, params, body_fields),
             helpers=op.get("x-sdk-helpers"),
             headers=self._headers(op, where),
             **result,
         )
 
     def _rate_key(
-        self,
-        op: dict[str, Any],
-        params: list[ParamView],
-        fields: list[BodyFieldView],
-        where: str,
+        self, op: dict[str, Any], params: list[ParamView], fields: list[BodyFieldView]
     ) -> dict[str, str]:
         """The overlay's `rate_key`, checked against the call's keywords."""
         source: dict[str, str] = op.get("x-sdk-rate-key", {})
