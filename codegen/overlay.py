@@ -86,11 +86,19 @@ def parse(data: Any, path: Path | None = None) -> Overlay:
                 isinstance(rule, dict)
                 and isinstance(rule.get("property"), str)
                 and isinstance(rule.get("by"), str)
-                and isinstance(rule.get("variants", {}), dict),
+                and isinstance(rule.get("variants", {}), dict)
+                and all(isinstance(v, list) for v in rule.get("variants", {}).values()),
                 where,
                 at + "/select",
                 "`property`, `by` and `variants` (variant: [values])",
             )
+        secrets = entry.get("secrets", [])
+        _expect(
+            isinstance(secrets, list) and all(isinstance(s, str) for s in secrets),
+            where,
+            at + "/secrets",
+            "a list of property names",
+        )
     for label, observer in _section(data, "webhooks", where).items():
         kind, _, event = str(label).partition(" ")
         _expect(bool(kind and event), where, pointer("webhooks", label), "'type event' as key")

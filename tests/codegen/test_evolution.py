@@ -40,6 +40,12 @@ def test_a_helper_whose_operation_is_gone_says_so_when_called() -> None:
         ("operations:\n  A_b:\n    rate: fastest\n", "/operations/A_b/rate"),
         ("operations:\n  A_b: fast\n", "/operations/A_b"),
         ("schemas:\n  AuditEvent: 1\n", "/schemas/AuditEvent"),
+        ("schemas:\n  Bot:\n    secrets: access_token\n", "/schemas/Bot/secrets"),
+        (
+            "schemas:\n  AuditEvent:\n    select: {property: details, by: event_key,"
+            " variants: {AuditDetailsKms: kms_encrypt}}\n",
+            "/schemas/AuditEvent/select",
+        ),
         ("operations:\n  A_b:\n    rate_key: {chat: x}\n", "/operations/A_b/rate_key"),
         ("operations:\n  A_b:\n    helpers: no-colon\n", "/operations/A_b/helpers"),
         ("webhooks:\n  message new: nowhere\n", "/webhooks/message new"),
