@@ -232,7 +232,9 @@ class RedisDedupe(_Shared):
         first = await self.attempt(
             lambda: self.redis.set(self.name(key.hex()), b"1", nx=True, px=expiry)
         )
-        return first_here if first is DOWN else bool(first)
+        # A repeat here is a repeat, even if Redis lost the key (evicted, flushed, or down
+        # when it was first claimed); setting it anyway tells the other replicas.
+        return first_here if first is DOWN else first_here and bool(first)
 
     async def forget(self, key: bytes) -> None:
         await self._local.forget(key)
