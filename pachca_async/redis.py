@@ -37,6 +37,7 @@ except ImportError as error:  # pragma: no cover - depends on the install
         "pachca_async.redis needs redis-py: pip install 'pachca-async[redis]'"
     ) from error
 
+from ._config import at_least, check_value, positive
 from ._ratelimit import MemoryRateLimitBackend, Rate, RateKey
 from .bot._polling import LeaseLost
 from .bot._receiver import MemoryDedupe
@@ -58,6 +59,7 @@ class _Shared:
     def __init__(
         self, redis: aioredis.Redis, *, prefix: str = "pachca:", retry_interval: float = 1.0
     ) -> None:
+        check_value("retry_interval", retry_interval, at_least(0), "a number, 0 or more")
         self.redis = redis
         self.prefix = prefix
         self.retry_interval = retry_interval
@@ -220,6 +222,7 @@ class RedisDedupe(_Shared):
         retry_interval: float = 1.0,
     ) -> None:
         super().__init__(redis, prefix=prefix, retry_interval=retry_interval)
+        check_value("ttl", ttl, positive, "a number above 0")
         self.ttl = ttl
         self._local = MemoryDedupe(ttl)
 
@@ -267,6 +270,7 @@ class RedisPollingLease(_Shared):
         retry_interval: float = 1.0,
     ) -> None:
         super().__init__(redis, prefix=prefix, retry_interval=retry_interval)
+        check_value("ttl", ttl, positive, "a number above 0")  # 0 would poll Redis nonstop
         self.ttl = ttl
         self._script = redis.register_script(LEASE_SCRIPT)
 
