@@ -37,6 +37,7 @@ except ImportError as error:  # pragma: no cover - depends on the install
         "pachca_async.redis needs redis-py: pip install 'pachca-async[redis]'"
     ) from error
 
+from ._config import at_least, check_value, positive
 from ._ratelimit import MemoryRateLimitBackend, Rate, RateKey
 from .bot._polling import LeaseLost
 from .bot._receiver import MemoryDedupe
@@ -58,6 +59,7 @@ class _Shared:
     def __init__(
         self, redis: aioredis.Redis, *, prefix: str = "pachca:", retry_interval: float = 1.0
     ) -> None:
+        check_value("retry_interval", retry_interval, at_least(0), "a number, 0 or more")
         self.redis = redis
         self.prefix = prefix
         self.retry_interval = retry_interval
@@ -220,6 +222,7 @@ class RedisDedupe(_Shared):
         retry_interval: float = 1.0,
     ) -> None:
         super().__init__(redis, prefix=prefix, retry_interval=retry_interval)
+        check_value("ttl", ttl, positive, "a number above 0")
         self.ttl = ttl
         self._local = MemoryDedupe(ttl)
 
@@ -232,7 +235,9 @@ class RedisDedupe(_Shared):
         first = await self.attempt(
             lambda: self.redis.set(self.name(key.hex()), b"1", nx=True, px=expiry)
         )
-        return first_here if first is DOWN else bool(first)
+        # A repeat here is a repeat, even if Redis lost the key (evicted, flushed, or down
+        # when it was first claimed); setting it anyway tells the other replicas.
+        return first_here if first is DOWN else first_here and bool(first)
 
     async def forget(self, key: bytes) -> None:
         await self._local.forget(key)
@@ -265,6 +270,7 @@ class RedisPollingLease(_Shared):
         retry_interval: float = 1.0,
     ) -> None:
         super().__init__(redis, prefix=prefix, retry_interval=retry_interval)
+        check_value("ttl", ttl, positive, "a number above 0")  # 0 would poll Redis nonstop
         self.ttl = ttl
         self._script = redis.register_script(LEASE_SCRIPT)
 

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import attrs
 
-from .._exceptions import InvalidRequestError
+from .._config import at_least, check_value, positive
 from .._operation import RateClass
+
+
+def _share(value: Any) -> bool:
+    return positive(value) and value <= 1
+
+
+def _duration(value: Any) -> bool:
+    """0 or more seconds, or `math.inf` (where that means "never")."""
+    return at_least(0)(value) or value == math.inf
+
+
+def _cap(value: Any) -> bool:
+    return value is None or at_least(1)(value)
 
 
 @attrs.frozen
@@ -23,16 +39,10 @@ class Rate:
     recovery: float = 30.0
 
     def __attrs_post_init__(self) -> None:
-        _check(self, "per_second", self.per_second > 0, "above 0")
-        _check(self, "burst", self.burst >= 1, "at least 1")
-        _check(self, "slowdown", 0 < self.slowdown <= 1, "above 0 and at most 1")
-        _check(self, "recovery", self.recovery >= 0, "0 or more")
-
-
-def _check(config: object, name: str, ok: bool, expected: str) -> None:
-    if not ok:
-        value = getattr(config, name)
-        raise InvalidRequestError(f"rate limits: `{name}` must be {expected}, got {value!r}")
+        check_value("per_second", self.per_second, positive, "a number above 0")
+        check_value("burst", self.burst, at_least(1), "a number, at least 1")
+        check_value("slowdown", self.slowdown, _share, "a number above 0 and at most 1")
+        check_value("recovery", self.recovery, _duration, "a number, 0 or more (inf: never)")
 
 
 @attrs.frozen
@@ -73,11 +83,12 @@ class RateLimits:
 
     def __attrs_post_init__(self) -> None:
         in_flight = self.max_in_flight
-        _check(self, "max_in_flight", in_flight is None or in_flight >= 1, "at least 1 or None")
-        _check(self, "round_timeout", self.round_timeout >= 0, "0 or more")
-        _check(self, "default_pause", self.default_pause >= 0, "0 or more")
-        _check(self, "max_wait", self.max_wait >= 0, "0 or more")
-        _check(self, "remembered_messages", self.remembered_messages >= 0, "0 or more")
+        check_value("max_in_flight", in_flight, _cap, "a number, at least 1, or None")
+        check_value("round_timeout", self.round_timeout, at_least(0), "a number, 0 or more")
+        check_value("default_pause", self.default_pause, at_least(0), "a number, 0 or more")
+        check_value("max_wait", self.max_wait, _duration, "a number, 0 or more (inf: no limit)")
+        remembered = self.remembered_messages
+        check_value("remembered_messages", remembered, at_least(0), "a number, 0 or more")
 
     def rate(self, rate_class: RateClass) -> Rate:
         """The bucket for `rate_class` (the field named after its value)."""

@@ -231,6 +231,7 @@ class EventPoller:
             cursor = page.next_cursor
         if self.delete:
             for entry_id in handled:
+                await self.check_guard()
                 await self._delete(entry_id)
         return self._updates(sorted(fresh.values(), key=lambda e: e.position))
 
@@ -330,7 +331,7 @@ class EventPoller:
                 await asyncio.sleep(delay)
 
     async def _delete(self, entry_id: str) -> None:
-        await self.check_guard()
+        """Delete an entry; the caller has just checked the guard."""
         try:
             await self._pachca.bots.delete_webhook_event(entry_id)
         except NotFoundError:

@@ -345,3 +345,21 @@ def test_unreadable_entries_are_logged_once_and_deleted(caplog: pytest.LogCaptur
     with_api(scenario, history_newest_first=False)
     assert seen == ["ok"]
     assert caplog.text.count("skipping an unreadable history entry") == len(unreadable)
+
+
+def test_the_guard_is_asked_once_per_step_before_each_change() -> None:
+    asked: list[list[str]] = []
+
+    async def scenario(fake: FakePachca, pachca: PachcaClient) -> None:
+        async def guard() -> bool:
+            asked.append(list(fake.deleted))  # what was deleted when it was asked
+            return True
+
+        fake.history = history("a", "b")
+        poller = EventPoller(pachca, guard=guard, wall_clock=lambda: EPOCH.timestamp() + 100)
+        first, second = await poller.poll()
+        await poller.done(first)
+        await poller.done(second)
+
+    with_api(scenario)
+    assert asked == [[], ["e00"]]  # one renewal per event, each before its delete

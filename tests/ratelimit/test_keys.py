@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -188,3 +189,21 @@ def test_the_docs_rate_limit_examples_run(monkeypatch: pytest.MonkeyPatch) -> No
     assert names["pachca"].rate_limiter.limits.message_write == Rate(2, burst=10)
     assert names["unlimited"].rate_limiter is None
     assert names["first"].rate_limiter is names["second"].rate_limiter
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Rate(math.inf), "per_second"),
+        (lambda: Rate(4, burst=math.inf), "burst"),  # type: ignore[arg-type]
+        (lambda: Rate(4, recovery=math.nan), "recovery"),
+        (lambda: Rate(4, slowdown=True), "slowdown"),
+        (lambda: RateLimits(max_wait=math.nan), "max_wait"),
+        (lambda: RateLimits(default_pause=math.inf), "default_pause"),
+        (lambda: RateLimits(round_timeout=math.nan), "round_timeout"),
+        (lambda: RateLimits(max_in_flight=math.inf), "max_in_flight"),  # type: ignore[arg-type]
+    ],
+)
+def test_endless_or_non_numbers_are_refused_by_name(build: Any, field: str) -> None:
+    with pytest.raises(InvalidRequestError, match=f"`{field}`"):
+        build()

