@@ -14,14 +14,13 @@ import asyncio
 import enum
 import os
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from yarl import URL
 
-from .._decode import status_error, storage_error
+from .._decode import storage_error
 from .._exceptions import DownloadError, InvalidRequestError
 from .._operation import Operation
 from .._transport import Response, Sink
@@ -79,7 +78,8 @@ async def fetch(
             return response
         location = response.headers.get("Location")
         if response.status not in REDIRECTS or not location:
-            raise status_error(request, response, now=time.time())
+            client._decode(request, response)  # an error status: raises its typed error
+            raise AssertionError(f"{what}: {response.status} decoded without an error")
         response = await _from_storage(client, operation, request.url, location, sink, what)
         if succeeded(response):
             return response
