@@ -29,7 +29,6 @@ from ._exceptions import (
     PachcaError,
     RateLimitError,
 )
-from ._retry_after import parse_retry_after as parse_retry_after  # its old home, still valid
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 

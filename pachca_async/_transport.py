@@ -181,11 +181,11 @@ class AiohttpTransport:
                 proxy=self._proxy,
                 ssl=self._ssl,
             ) as response:
-                if sink is not None and 200 <= response.status < 300:
+                ok = 200 <= response.status < 300
+                if sink is not None and ok:
                     await sink.fill(response)
                     body = b""
                 else:
-                    ok = 200 <= response.status < 300
                     limit = self._limits[0] if ok else self._limits[1]
                     size = response.content_length
                     if size is None or size > limit or "Content-Encoding" in response.headers:

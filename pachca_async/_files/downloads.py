@@ -14,14 +14,13 @@ import asyncio
 import enum
 import os
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from yarl import URL
 
-from .._decode import status_error, storage_error
+from .._decode import storage_error
 from .._exceptions import DownloadError, InvalidRequestError
 from .._operation import Operation
 from .._transport import Response, Sink
@@ -79,8 +78,11 @@ async def fetch(
             return response
         location = response.headers.get("Location")
         if response.status not in REDIRECTS or not location:
-            raise status_error(request, response, now=time.time())
-        response = await _from_storage(client, operation, request.url, location, sink, what)
+            client._decode(request, response)  # an error status: raises its typed error
+            raise AssertionError(f"{what}: {response.status} decoded without an error")
+        stored = str(URL(request.url).join(URL(location)))
+        fetch_stored = storage_operation(operation.name, "GET")
+        response = await from_storage(client, fetch_stored, stored, sink, what)
         if succeeded(response):
             return response
         if response.status != 403 or refreshed:
@@ -88,17 +90,10 @@ async def fetch(
         refreshed = True  # the link expired on the way: a fresh one from Pachca, and once more
 
 
-async def _from_storage(
-    client: Client,
-    operation: Operation[Any],
-    base: str,
-    location: str,
-    sink: Sink,
-    what: str,
+async def from_storage(
+    client: Client, fetch_stored: Operation[None], url: str, sink: Sink, what: str
 ) -> Response:
-    """The storage's answer for `location` (relative to `base`), its redirects followed."""
-    fetch_stored = storage_operation(operation.name, "GET")
-    url = str(URL(base).join(URL(location)))
+    """The storage's answer for `url`, its own redirects followed (tokenless, like the first)."""
     for _ in range(MAX_REDIRECTS + 1):
         response = await client._send(storage_request(client, fetch_stored, url, sink=sink))
         location = response.headers.get("Location") or ""

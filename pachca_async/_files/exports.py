@@ -1,7 +1,8 @@
 """`pachca.chats`: the generated calls, plus `save_export` to stream an export archive to disk.
 
 `chats.download_export` answers with the archive's storage URL (the API's 302, not followed);
-`save_export` fetches that URL without the token and writes the archive chunk by chunk.
+`save_export` fetches that URL without the token (the storage's own redirects followed the same
+way, as `files.download_file` does) and writes the archive chunk by chunk.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from .._decode import storage_error
 from .._exceptions import DownloadError
 from .._service import operation
 from .content import Progress
-from .downloads import FileSink
-from .storage import StorageHelpers, storage_operation, storage_request, succeeded
+from .downloads import FileSink, from_storage
+from .storage import StorageHelpers, storage_operation, succeeded
 
 FETCH_EXPORT = storage_operation("chats.save_export", "GET")
 
@@ -51,11 +52,11 @@ class ExportHelpers(StorageHelpers):
                 url: str = await self._call(
                     operation("ExportOperations_downloadExport"), {"id": id}
                 )
-                request = storage_request(self._client, FETCH_EXPORT, url, sink=sink)
-                response = await self._client._send(request)
+                what = f"the download of export {id}"
+                response = await from_storage(self._client, FETCH_EXPORT, url, sink, what)
                 if succeeded(response):
                     await sink.commit()
                     return target
                 if response.status != 403 or refreshed:
-                    raise storage_error(response, DownloadError, f"the download of export {id}")
+                    raise storage_error(response, DownloadError, what)
                 refreshed = True  # the link expired on the way: a fresh one, and once more

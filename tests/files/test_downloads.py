@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,8 +19,10 @@ from pachca_async import (
     NotFoundError,
     PachcaClient,
     PermissionDeniedError,
+    RateLimitError,
     Request,
     Response,
+    RetryPolicy,
 )
 from pachca_async.models import FileTarget
 from pachca_async.testing import FakePachca
@@ -28,6 +31,8 @@ from .fakes import TOKEN, answer, requests, s3_error
 from .fakes import Handler as FakeHandler
 
 CONTENT = os.urandom(3 * 1024 * 1024 + 7)
+DATE = "Wed, 01 Jan 2042 00:00:30 GMT"
+WALL = datetime.datetime(2042, 1, 1, tzinfo=datetime.UTC).timestamp()
 STORED = "/bucket/attaches/files/3560/report.pdf"
 
 
@@ -220,6 +225,18 @@ async def test_refusals_of_the_api_are_its_typed_errors(
     assert caught.value.errors[0].code == "confidential_download_denied"
     with pytest.raises(NotFoundError):
         await pachca.files.download_file(404)
+
+
+async def test_a_refusal_reads_retry_after_by_the_clients_wall_clock(
+    server: FakePachca,
+) -> None:
+    # The date is 30 s after the client's (virtual) now, and years away from the real one.
+    server.reply("GET", "/files/3560", answer(429, None, **{"Retry-After": DATE}))
+    policy = RetryPolicy(max_retries=0, wall_clock=lambda: WALL)
+    async with PachcaClient(TOKEN, base_url=server.base_url, retry=policy) as pachca:
+        with pytest.raises(RateLimitError) as caught:
+            await pachca.files.download_file(3560)
+    assert caught.value.retry_after == 30.0
 
 
 async def test_a_cut_download_starts_over_in_the_sink(

@@ -111,6 +111,17 @@ async def test_save_export_streams_to_disk_without_credentials(
     assert seen[-1] == (len(ARCHIVE), len(ARCHIVE))
 
 
+async def test_the_storages_own_redirects_are_followed(
+    tmp_path: Path, server: FakePachca, pachca: PachcaClient
+) -> None:
+    _located(server)
+    server.reply("GET", STORAGE, answer(307, None, Location="/storage/moved.zip"))
+    server.reply("GET", "/storage/moved.zip", _archive())
+    saved = await pachca.chats.save_export(22322, tmp_path / "export.zip")
+    assert saved.read_bytes() == ARCHIVE
+    assert TOKEN.encode() not in requests(server, "GET", "/storage/moved.zip")[0].raw_headers
+
+
 async def test_an_expired_link_is_asked_for_again(
     tmp_path: Path, server: FakePachca, pachca: PachcaClient
 ) -> None:
