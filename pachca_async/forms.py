@@ -419,12 +419,11 @@ async def answer_form(
     is answered by the HTTP answer to it instead (the bot layer does both). Raises
     `SubmitExpiredError` when Pachca no longer takes an answer to it.
     """
-    if errors is None:
-        await pachca.views.submit_view_response(submission.view_id, submit_id=submission.submit_id)
-    else:
-        await pachca.views.submit_view_response(
-            submission.view_id, submit_id=submission.submit_id, errors=dict(errors.errors)
-        )
+    await pachca.views.submit_view_response(
+        submission.view_id,
+        submit_id=submission.submit_id,
+        errors=UNSET if errors is None else dict(errors.errors),
+    )
 
 
 Deliver: TypeAlias = Callable[[FormErrors | None], Awaitable[None]]

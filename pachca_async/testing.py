@@ -48,6 +48,7 @@ assert run_virtual(scenario()) == 3600.0
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -117,8 +118,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by hand (timers due by then run on the next iteration)."""
-        if seconds < 0:
-            raise InvalidRequestError("the clock only moves forward")
+        if not 0 <= seconds < math.inf:  # NaN or infinity would leave no usable time at all
+            raise InvalidRequestError(f"the clock only moves forward, finitely: not {seconds!r}")
         self._virtual_now += seconds
 
 

@@ -86,6 +86,12 @@ async def test_a_thread_is_made_once_and_takes_messages(
     assert (await pachca.threads.list_threads(last_message_at_before=before)).items == []
 
 
+async def test_a_bad_thread_list_bound_is_refused_with_no_threads(api: FakePachca) -> None:
+    status, body = await _raw(api, "GET", "/threads?last_message_at_after=yesterday")
+    assert status == 400
+    assert body["errors"][0]["key"] == "last_message_at_after"
+
+
 async def test_messages_are_pinned_and_unpinned(api: FakePachca, pachca: PachcaClient) -> None:
     first = await pachca.messages.create_message(entity_id=198, content="Rules")
     await pachca.messages.pin_message(first.id)

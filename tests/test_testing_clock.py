@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 import aiohttp
@@ -83,5 +84,9 @@ def test_advance_moves_forward_only() -> None:
         assert loop.time() == 15.0
         with pytest.raises(InvalidRequestError, match="forward"):
             loop.advance(-1)
+        for unusable in (math.nan, math.inf):
+            with pytest.raises(InvalidRequestError, match="forward"):
+                loop.advance(unusable)
+        assert loop.time() == 15.0
     finally:
         loop.close()

@@ -200,6 +200,14 @@ async def test_a_base_path_is_served_as_pachcas() -> None:
     ]
 
 
+async def test_the_bare_base_path_gets_pachcas_404() -> None:
+    async with FakePachca(base_path="/api/shared/v1") as api, aiohttp.ClientSession() as session:
+        headers = {"Authorization": "Bearer fake-token"}
+        async with session.get(api.base_url, headers=headers) as answer:
+            assert answer.status == 404
+            assert (await answer.json())["errors"][0]["key"] == "path"
+
+
 def test_rate_limits_are_enforced_per_chat_as_pachca_does() -> None:
     limits = RateLimits(message_write=Rate(2, burst=3))
 

@@ -492,10 +492,15 @@ class FakePachca:
         """The path of `request` below `base_path` (`/messages/5`)."""
         return request.path.removeprefix(self.base_path)
 
+    def _to_storage(self, request: web.Request) -> bool:
+        """Whether `request` goes to the storage, which takes no token and has no rate limit
+        (the bare `base_path`, with no `/` after it, is a path too)."""
+        return self._path(request).split("/")[1:2] == ["storage"]
+
     def _over_limit(self, request: web.Request, raw: bytes) -> web.Response | None:
         """A 429 for a call beyond its bucket (see `rate_limits`), or None to serve it."""
         path = self._path(request)
-        if self._limits is None or path.split("/")[1] == "storage":
+        if self._limits is None or self._to_storage(request):
             return None
         rate_class = rate_class_of(request.method, path)
         key: tuple[str, ...] = (request.headers.get("Authorization", ""),)
@@ -522,7 +527,7 @@ class FakePachca:
         return str(message["entity_type"]), str(message["entity_id"])
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if self._path(request).split("/")[1] == "storage":  # the storage takes no token
+        if self._to_storage(request):
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or not token:

@@ -114,8 +114,7 @@ class Refusal(Exception):
         if self.status == 401:
             body: JSON = {"error": "invalid_token", "error_description": self.message}
         else:
-            item = {"key": self.key, "value": self.value, "message": self.message}
-            body = {"errors": [{**item, "code": self.code, "payload": None}]}
+            body = documents.api_error(self.key, self.message, self.code, self.value)
         return web.json_response(body, status=self.status, headers=headers)
 
 

@@ -141,19 +141,16 @@ class Routes:
 
     async def list_threads(self, request: web.Request) -> web.Response:
         """Threads, the latest message first, within `last_message_at_after`/`_before`."""
-        last = {
-            t["id"]: _moment(self.api.chats[t["chat_id"]]["last_message_at"], "last_message_at")
-            for t in self.api.threads.values()
-        }
+        # Parsed once, and refused even when there is no thread to compare them with.
         after, before = (
-            request.query.get(f"last_message_at_{edge}") for edge in ("after", "before")
+            None if (text := request.query.get(name)) is None else _moment(text, name)
+            for name in ("last_message_at_after", "last_message_at_before")
         )
-        chosen = [
-            t
-            for t in self.api.threads.values()
-            if (after is None or _moment(after, "last_message_at_after") <= last[t["id"]])
-            and (before is None or last[t["id"]] <= _moment(before, "last_message_at_before"))
-        ]
+        chosen = []
+        for t in self.api.threads.values():
+            last = _moment(self.api.chats[t["chat_id"]]["last_message_at"], "last_message_at")
+            if (after is None or after <= last) and (before is None or last <= before):
+                chosen.append(t)
         latest = lambda t: (self.api.chats[t["chat_id"]]["last_message_at"], t["id"])  # noqa: E731
         return page(request, chosen, latest, descending=True)
 
