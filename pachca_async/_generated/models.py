@@ -4311,8 +4311,7 @@ class ViewBlockSelect:
 
 @define(kw_only=True)
 class ViewBlockSelectOption:
-    """Item of a dropdown (select) block. Unlike radio and checkbox options it has no `description`
-    subtitle, since the web client does not show one."""
+    """Item of a dropdown (select) block, with an optional grey subtitle under its label."""
 
     text: str
     """Label shown for the item."""
